@@ -1,0 +1,48 @@
+# Finds eqflow's dependencies and exposes them as targets:
+#   eqflow::kokkos  Kokkos + KokkosKernels (Debian's Trilinos 3.4 build or a Kokkos >= 4 install)
+#   MPI::MPI_CXX, eqflow::hdf5 (parallel HDF5), yaml-cpp, fmt::fmt, GTest::gtest
+#
+# Debian's Trilinos packages export a `Kokkos::kokkos` target whose include path points at a
+# directory that does not exist, so for Kokkos < 4 we build an INTERFACE target from the
+# Kokkos_INCLUDE_DIRS / Kokkos_LIBRARIES variables instead (see STYLE.md).
+
+find_package(Kokkos REQUIRED)
+find_package(KokkosKernels REQUIRED)
+
+add_library(eqflow_kokkos INTERFACE)
+add_library(eqflow::kokkos ALIAS eqflow_kokkos)
+if(Kokkos_VERSION VERSION_LESS 4.0)
+  find_path(EQFLOW_KOKKOS_INCLUDE Kokkos_Core.hpp
+            HINTS ${Kokkos_INCLUDE_DIRS} /usr/include/trilinos REQUIRED)
+  set(_eqflow_kokkos_libs)
+  foreach(_lib IN LISTS KokkosKernels_LIBRARIES Kokkos_LIBRARIES)
+    find_library(_eqflow_lib_${_lib} ${_lib} HINTS ${Kokkos_LIBRARY_DIRS} ${KokkosKernels_LIBRARY_DIRS}
+                 REQUIRED)
+    list(APPEND _eqflow_kokkos_libs ${_eqflow_lib_${_lib}})
+  endforeach()
+  list(REMOVE_DUPLICATES _eqflow_kokkos_libs)
+  target_include_directories(eqflow_kokkos SYSTEM INTERFACE ${EQFLOW_KOKKOS_INCLUDE})
+  target_link_libraries(eqflow_kokkos INTERFACE ${_eqflow_kokkos_libs} ${CMAKE_DL_LIBS})
+else()
+  target_link_libraries(eqflow_kokkos INTERFACE Kokkos::kokkos Kokkos::kokkoskernels)
+endif()
+message(STATUS "eqflow: Kokkos ${Kokkos_VERSION}, KokkosKernels ${KokkosKernels_VERSION}")
+
+find_package(MPI REQUIRED COMPONENTS C CXX)
+
+set(HDF5_PREFER_PARALLEL ON)
+find_package(HDF5 REQUIRED COMPONENTS C)
+if(NOT HDF5_IS_PARALLEL)
+  message(WARNING "eqflow: the HDF5 found is not parallel; install libhdf5-openmpi-dev")
+endif()
+add_library(eqflow_hdf5 INTERFACE)
+add_library(eqflow::hdf5 ALIAS eqflow_hdf5)
+target_include_directories(eqflow_hdf5 SYSTEM INTERFACE ${HDF5_INCLUDE_DIRS})
+target_link_libraries(eqflow_hdf5 INTERFACE ${HDF5_LIBRARIES})
+target_compile_definitions(eqflow_hdf5 INTERFACE ${HDF5_DEFINITIONS})
+
+find_package(yaml-cpp REQUIRED)
+find_package(fmt REQUIRED)
+if(EQFLOW_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()

@@ -1,0 +1,507 @@
+// Kernels of the elementary layers (Dense, activations, Fourier encoding, batch norm):
+// forward, backward, forward_tangent and backward_tangent, instantiated for float and double.
+// Derivations are in the comments next to each kernel; every one is checked against central
+// finite differences in tests/nn/test_layers.cpp.
+#include <fmt/core.h>
+
+#include "eqflow/core/blas.hpp"
+#include "eqflow/core/error.hpp"
+#include "eqflow/core/math.hpp"
+#include "eqflow/core/profiling.hpp"
+#include "eqflow/core/rng.hpp"
+#include "eqflow/nn/activation.hpp"
+#include "eqflow/nn/batch_norm.hpp"
+#include "eqflow/nn/dense.hpp"
+#include "eqflow/nn/fourier_encoding.hpp"
+
+namespace eqflow::nn {
+namespace {
+
+template <class V>
+bool empty(const V& v) {
+  return v.size() == 0;
+}
+
+void check_width(const char* layer, const char* what, std::size_t got, std::size_t expected) {
+  if (got != expected) {
+    throw ShapeError(fmt::format("{}: {} has {} columns, expected {}", layer, what, got, expected));
+  }
+}
+
+void check_rows(const char* layer, const char* what, std::size_t got, std::size_t expected) {
+  if (got != expected) {
+    throw ShapeError(fmt::format("{}: {} has {} rows, expected {}", layer, what, got, expected));
+  }
+}
+
+//! Rows of a tangent batch (K*B) must be a multiple of the primal batch B.
+std::size_t probes_of(const char* layer, std::size_t tangent_rows, std::size_t batch) {
+  if (batch == 0 || tangent_rows % batch != 0) {
+    throw ShapeError(fmt::format("{}: {} tangent rows is not a multiple of the batch {}", layer,
+                                 tangent_rows, batch));
+  }
+  return tangent_rows / batch;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------- Dense
+
+template <class Scalar>
+Dense<Scalar>::Dense(std::size_t in, std::size_t out, bool bias)
+    : in_(in), out_(out), has_bias_(bias) {}
+
+template <class Scalar>
+void Dense<Scalar>::declare(ParameterStore<Scalar>& store, const std::string& prefix) {
+  w_offset_ = store.add_parameter(prefix + "weight", {out_, in_});
+  if (has_bias_) b_offset_ = store.add_parameter(prefix + "bias", {out_});
+}
+
+template <class Scalar>
+void Dense<Scalar>::bind(const ParameterStore<Scalar>& store) {
+  w_ = Unmanaged2<Scalar>(store.values().data() + w_offset_, out_, in_);
+  gw_ = Unmanaged2<Scalar>(store.gradients().data() + w_offset_, out_, in_);
+  if (has_bias_) {
+    b_ = Unmanaged1<Scalar>(store.values().data() + b_offset_, out_);
+    gb_ = Unmanaged1<Scalar>(store.gradients().data() + b_offset_, out_);
+  }
+}
+
+template <class Scalar>
+void Dense<Scalar>::initialize(std::uint64_t seed, std::uint64_t layer_id) {
+  const CounterRng rng(seed, mix64(layer_id));
+  const Scalar bound = Scalar(1) / math::sqrt(static_cast<Scalar>(in_ > 0 ? in_ : 1));
+  fill_uniform(w_, rng, 0, -bound, bound);
+  if (has_bias_) fill_uniform(b_, rng, out_ * in_, -bound, bound);
+}
+
+template <class Scalar>
+void Dense<Scalar>::forward(const ConstView& x, const MutView& y, Mode) {
+  ScopedRegion region("eqflow::Dense::forward");
+  check_width("Dense", "input", x.extent(1), in_);
+  check_width("Dense", "output", y.extent(1), out_);
+  check_rows("Dense", "output", y.extent(0), x.extent(0));
+  x_ = x;
+  if (has_bias_) {
+    const auto b = b_;
+    const std::size_t n = out_;
+    Kokkos::parallel_for(
+        "eqflow::Dense::bias", RangePolicy(0, y.size()),
+        KOKKOS_LAMBDA(const std::size_t i) { y.data()[i] = b(i % n); });
+  }
+  gemm<Scalar>("N", "T", Scalar(1), x, w_, has_bias_ ? Scalar(1) : Scalar(0), y);
+}
+
+template <class Scalar>
+void Dense<Scalar>::backward(const ConstView& gy, const MutView& gx) {
+  ScopedRegion region("eqflow::Dense::backward");
+  check_rows("Dense", "output gradient", gy.extent(0), x_.extent(0));
+  // gx = gy W ; gW += gy^T x ; gb += sum_b gy
+  if (!empty(gx)) gemm<Scalar>("N", "N", Scalar(1), gy, w_, Scalar(0), gx);
+  gemm<Scalar>("T", "N", Scalar(1), gy, x_, Scalar(1), gw_);
+  if (has_bias_) {
+    const auto gb = gb_;
+    const std::size_t rows = gy.extent(0);
+    Kokkos::parallel_for(
+        "eqflow::Dense::bias_grad", RangePolicy(0, out_), KOKKOS_LAMBDA(const std::size_t o) {
+          Scalar sum = 0;
+          for (std::size_t r = 0; r < rows; ++r) sum += gy(r, o);
+          gb(o) += sum;
+        });
+  }
+}
+
+template <class Scalar>
+void Dense<Scalar>::forward_tangent(const ConstView& tx, const MutView& ty) {
+  ScopedRegion region("eqflow::Dense::forward_tangent");
+  check_width("Dense", "tangent input", tx.extent(1), in_);
+  check_rows("Dense", "tangent output", ty.extent(0), tx.extent(0));
+  tx_ = tx;
+  gemm<Scalar>("N", "T", Scalar(1), tx, w_, Scalar(0), ty);  // ty = tx W^T
+}
+
+template <class Scalar>
+void Dense<Scalar>::backward_tangent(const ConstView& gty, const MutView& gtx, const MutView&) {
+  ScopedRegion region("eqflow::Dense::backward_tangent");
+  check_rows("Dense", "tangent gradient", gty.extent(0), tx_.extent(0));
+  // ty = tx W^T is linear in tx and independent of x: gtx = gty W, gW += gty^T tx.
+  if (!empty(gtx)) gemm<Scalar>("N", "N", Scalar(1), gty, w_, Scalar(0), gtx);
+  gemm<Scalar>("T", "N", Scalar(1), gty, tx_, Scalar(1), gw_);
+}
+
+// ----------------------------------------------------------------------------- Activation
+
+template <class Scalar, class F>
+void Activation<Scalar, F>::forward(const ConstView& x, const MutView& y, Mode) {
+  check_width(F::name, "input", x.extent(1), features_);
+  check_rows(F::name, "output", y.extent(0), x.extent(0));
+  x_ = x;
+  Kokkos::parallel_for(
+      "eqflow::Activation::forward", RangePolicy(0, x.size()),
+      KOKKOS_LAMBDA(const std::size_t i) { y.data()[i] = F::value(x.data()[i]); });
+}
+
+template <class Scalar, class F>
+void Activation<Scalar, F>::backward(const ConstView& gy, const MutView& gx) {
+  if (empty(gx)) return;
+  const auto x = x_;
+  Kokkos::parallel_for(
+      "eqflow::Activation::backward", RangePolicy(0, x.size()),
+      KOKKOS_LAMBDA(const std::size_t i) { gx.data()[i] = F::first(x.data()[i]) * gy.data()[i]; });
+}
+
+template <class Scalar, class F>
+void Activation<Scalar, F>::forward_tangent(const ConstView& tx, const MutView& ty) {
+  const auto x = x_;
+  const std::size_t primal = x.size();
+  probes_of(F::name, tx.extent(0), x.extent(0));
+  tx_ = tx;
+  // ty = sigma'(x) tx; tangent row k*B + b sits at flat offset k*B*F + (b*F + f).
+  Kokkos::parallel_for(
+      "eqflow::Activation::forward_tangent", RangePolicy(0, tx.size()),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        ty.data()[i] = F::first(x.data()[i % primal]) * tx.data()[i];
+      });
+}
+
+template <class Scalar, class F>
+void Activation<Scalar, F>::backward_tangent(const ConstView& gty, const MutView& gtx,
+                                             const MutView& gx) {
+  const auto x = x_;
+  const auto tx = tx_;
+  const std::size_t primal = x.size();
+  if (!empty(gtx)) {
+    Kokkos::parallel_for(
+        "eqflow::Activation::backward_tangent_t", RangePolicy(0, tx.size()),
+        KOKKOS_LAMBDA(const std::size_t i) {
+          gtx.data()[i] = F::first(x.data()[i % primal]) * gty.data()[i];
+        });
+  }
+  // gx += sigma''(x) sum_k gty_k tx_k
+  if (!empty(gx)) {
+    const std::size_t probes = tx.size() / (primal > 0 ? primal : 1);
+    Kokkos::parallel_for(
+        "eqflow::Activation::backward_tangent_x", RangePolicy(0, primal),
+        KOKKOS_LAMBDA(const std::size_t i) {
+          Scalar sum = 0;
+          for (std::size_t k = 0; k < probes; ++k) {
+            sum += gty.data()[k * primal + i] * tx.data()[k * primal + i];
+          }
+          gx.data()[i] += F::second(x.data()[i]) * sum;
+        });
+  }
+}
+
+// ------------------------------------------------------------------------ FourierEncoding
+
+template <class Scalar>
+void FourierEncoding<Scalar>::forward(const ConstView& x, const MutView& y, Mode) {
+  check_width("FourierEncoding", "input", x.extent(1), d_);
+  check_width("FourierEncoding", "output", y.extent(1), out_features());
+  x_ = x;
+  const std::size_t d = d_;
+  const int nf = frequencies_;
+  Kokkos::parallel_for(
+      "eqflow::FourierEncoding::forward", RangePolicy(0, x.size()),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t b = i / d, c = i % d;
+        const Scalar v = x(b, c);
+        y(b, c) = v;
+        Scalar a = 1;
+        for (int j = 0; j < nf; ++j, a *= 2) {
+          y(b, (1 + 2 * j) * d + c) = math::sin(a * v);
+          y(b, (2 + 2 * j) * d + c) = math::cos(a * v);
+        }
+      });
+}
+
+template <class Scalar>
+void FourierEncoding<Scalar>::backward(const ConstView& gy, const MutView& gx) {
+  if (empty(gx)) return;
+  const auto x = x_;
+  const std::size_t d = d_;
+  const int nf = frequencies_;
+  // gx = gy_id + sum_j a (cos(a x) gy_sin - sin(a x) gy_cos)
+  Kokkos::parallel_for(
+      "eqflow::FourierEncoding::backward", RangePolicy(0, x.size()),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t b = i / d, c = i % d;
+        const Scalar v = x(b, c);
+        Scalar g = gy(b, c);
+        Scalar a = 1;
+        for (int j = 0; j < nf; ++j, a *= 2) {
+          g += a * (math::cos(a * v) * gy(b, (1 + 2 * j) * d + c) -
+                    math::sin(a * v) * gy(b, (2 + 2 * j) * d + c));
+        }
+        gx(b, c) = g;
+      });
+}
+
+template <class Scalar>
+void FourierEncoding<Scalar>::forward_tangent(const ConstView& tx, const MutView& ty) {
+  const auto x = x_;
+  const std::size_t batch = x.extent(0);
+  probes_of("FourierEncoding", tx.extent(0), batch);
+  tx_ = tx;
+  const std::size_t d = d_;
+  const int nf = frequencies_;
+  Kokkos::parallel_for(
+      "eqflow::FourierEncoding::forward_tangent", RangePolicy(0, tx.size()),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t r = i / d, c = i % d;
+        const Scalar v = x(r % batch, c);
+        const Scalar t = tx(r, c);
+        ty(r, c) = t;
+        Scalar a = 1;
+        for (int j = 0; j < nf; ++j, a *= 2) {
+          ty(r, (1 + 2 * j) * d + c) = a * math::cos(a * v) * t;
+          ty(r, (2 + 2 * j) * d + c) = -a * math::sin(a * v) * t;
+        }
+      });
+}
+
+template <class Scalar>
+void FourierEncoding<Scalar>::backward_tangent(const ConstView& gty, const MutView& gtx,
+                                               const MutView& gx) {
+  const auto x = x_;
+  const auto tx = tx_;
+  const std::size_t batch = x.extent(0);
+  const std::size_t probes = tx.extent(0) / batch;
+  const std::size_t d = d_;
+  const int nf = frequencies_;
+  if (!empty(gtx)) {
+    Kokkos::parallel_for(
+        "eqflow::FourierEncoding::backward_tangent_t", RangePolicy(0, tx.size()),
+        KOKKOS_LAMBDA(const std::size_t i) {
+          const std::size_t r = i / d, c = i % d;
+          const Scalar v = x(r % batch, c);
+          Scalar g = gty(r, c);
+          Scalar a = 1;
+          for (int j = 0; j < nf; ++j, a *= 2) {
+            g += a * (math::cos(a * v) * gty(r, (1 + 2 * j) * d + c) -
+                      math::sin(a * v) * gty(r, (2 + 2 * j) * d + c));
+          }
+          gtx(r, c) = g;
+        });
+  }
+  // ty_sin = a cos(a x) t, ty_cos = -a sin(a x) t:
+  // gx += sum_k t_k sum_j (-a^2 sin(a x) gty_sin - a^2 cos(a x) gty_cos)
+  if (!empty(gx)) {
+    Kokkos::parallel_for(
+        "eqflow::FourierEncoding::backward_tangent_x", RangePolicy(0, x.size()),
+        KOKKOS_LAMBDA(const std::size_t i) {
+          const std::size_t b = i / d, c = i % d;
+          const Scalar v = x(b, c);
+          Scalar g = 0;
+          Scalar a = 1;
+          for (int j = 0; j < nf; ++j, a *= 2) {
+            const Scalar s = math::sin(a * v), co = math::cos(a * v);
+            Scalar acc = 0;
+            for (std::size_t k = 0; k < probes; ++k) {
+              const std::size_t r = k * batch + b;
+              acc += tx(r, c) * (s * gty(r, (1 + 2 * j) * d + c) + co * gty(r, (2 + 2 * j) * d + c));
+            }
+            g -= a * a * acc;
+          }
+          gx(b, c) += g;
+        });
+  }
+}
+
+// ------------------------------------------------------------------------------ BatchNorm
+
+template <class Scalar>
+BatchNorm<Scalar>::BatchNorm(std::size_t features, bool affine, Scalar eps, Scalar momentum)
+    : n_(features),
+      affine_(affine),
+      eps_(eps),
+      momentum_(momentum),
+      batch_mean_("eqflow::BatchNorm::batch_mean", features),
+      batch_inv_std_("eqflow::BatchNorm::batch_inv_std", features),
+      mean_("eqflow::BatchNorm::mean", features),
+      inv_std_("eqflow::BatchNorm::inv_std", features) {}
+
+template <class Scalar>
+void BatchNorm<Scalar>::declare(ParameterStore<Scalar>& store, const std::string& prefix) {
+  if (affine_) {
+    gamma_offset_ = store.add_parameter(prefix + "weight", {n_});
+    beta_offset_ = store.add_parameter(prefix + "bias", {n_});
+  }
+  buffer_offset_ = store.add_buffer(prefix + "running_mean", {n_});
+  store.add_buffer(prefix + "running_var", {n_});
+}
+
+template <class Scalar>
+void BatchNorm<Scalar>::bind(const ParameterStore<Scalar>& store) {
+  if (affine_) {
+    gamma_ = Unmanaged1<Scalar>(store.values().data() + gamma_offset_, n_);
+    beta_ = Unmanaged1<Scalar>(store.values().data() + beta_offset_, n_);
+    ggamma_ = Unmanaged1<Scalar>(store.gradients().data() + gamma_offset_, n_);
+    gbeta_ = Unmanaged1<Scalar>(store.gradients().data() + beta_offset_, n_);
+  }
+  running_mean_ = Unmanaged1<Scalar>(store.buffers().data() + buffer_offset_, n_);
+  running_var_ = Unmanaged1<Scalar>(store.buffers().data() + buffer_offset_ + n_, n_);
+}
+
+template <class Scalar>
+void BatchNorm<Scalar>::initialize(std::uint64_t, std::uint64_t) {
+  if (affine_) {
+    Kokkos::deep_copy(gamma_, Scalar(1));
+    Kokkos::deep_copy(beta_, Scalar(0));
+  }
+  Kokkos::deep_copy(running_mean_, Scalar(0));
+  Kokkos::deep_copy(running_var_, Scalar(1));
+}
+
+template <class Scalar>
+void BatchNorm<Scalar>::forward(const ConstView& x, const MutView& y, Mode mode) {
+  ScopedRegion region("eqflow::BatchNorm::forward");
+  check_width("BatchNorm", "input", x.extent(1), n_);
+  check_rows("BatchNorm", "output", y.extent(0), x.extent(0));
+  const std::size_t rows = x.extent(0), n = n_;
+  const Scalar eps = eps_, momentum = momentum_;
+  const auto mean = mean_, inv_std = inv_std_;
+  if (mode == Mode::Train) {
+    if (rows < 2) throw ShapeError("BatchNorm: training mode needs a batch of at least 2");
+    const auto bm = batch_mean_, bs = batch_inv_std_;
+    const auto rm = running_mean_, rv = running_var_;
+    Kokkos::parallel_for(
+        "eqflow::BatchNorm::statistics", RangePolicy(0, n), KOKKOS_LAMBDA(const std::size_t f) {
+          Scalar sum = 0;
+          for (std::size_t r = 0; r < rows; ++r) sum += x(r, f);
+          const Scalar mu = sum / Scalar(rows);
+          Scalar ss = 0;
+          for (std::size_t r = 0; r < rows; ++r) ss += (x(r, f) - mu) * (x(r, f) - mu);
+          const Scalar var = ss / Scalar(rows);
+          bm(f) = mu;
+          bs(f) = Scalar(1) / math::sqrt(var + eps);
+          mean(f) = mu;
+          inv_std(f) = bs(f);
+          rm(f) = (Scalar(1) - momentum) * rm(f) + momentum * mu;
+          rv(f) = (Scalar(1) - momentum) * rv(f) + momentum * ss / Scalar(rows - 1);
+        });
+    differentiate_stats_ = true;
+  } else if (mode == Mode::Eval) {
+    const auto rm = running_mean_, rv = running_var_;
+    Kokkos::parallel_for(
+        "eqflow::BatchNorm::running", RangePolicy(0, n), KOKKOS_LAMBDA(const std::size_t f) {
+          mean(f) = rm(f);
+          inv_std(f) = Scalar(1) / math::sqrt(rv(f) + eps);
+        });
+    differentiate_stats_ = false;
+  } else {
+    Kokkos::deep_copy(mean_, batch_mean_);
+    Kokkos::deep_copy(inv_std_, batch_inv_std_);
+    differentiate_stats_ = false;
+  }
+  if (xhat_.extent(0) != rows || xhat_.extent(1) != n) {
+    xhat_ = View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::BatchNorm::xhat"),
+                          rows, n);
+  }
+  const auto xhat = xhat_;
+  const bool affine = affine_;
+  const auto gamma = gamma_, beta = beta_;
+  Kokkos::parallel_for(
+      "eqflow::BatchNorm::normalise", RangePolicy(0, x.size()),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t r = i / n, f = i % n;
+        const Scalar h = (x(r, f) - mean(f)) * inv_std(f);
+        xhat(r, f) = h;
+        y(r, f) = affine ? gamma(f) * h + beta(f) : h;
+      });
+}
+
+template <class Scalar>
+void BatchNorm<Scalar>::backward(const ConstView& gy, const MutView& gx) {
+  ScopedRegion region("eqflow::BatchNorm::backward");
+  const auto xhat = xhat_;
+  const std::size_t rows = xhat.extent(0), n = n_;
+  check_rows("BatchNorm", "output gradient", gy.extent(0), rows);
+  const bool affine = affine_, stats = differentiate_stats_, want_gx = !empty(gx);
+  const auto gamma = gamma_, ggamma = ggamma_, gbeta = gbeta_, inv_std = inv_std_;
+  // With batch statistics, g = gamma gy:
+  //   gx = inv_std / B (B g - sum_b g - xhat sum_b (g xhat)).
+  Kokkos::parallel_for(
+      "eqflow::BatchNorm::backward", RangePolicy(0, n), KOKKOS_LAMBDA(const std::size_t f) {
+        Scalar sum_gy = 0, sum_gy_xhat = 0;
+        for (std::size_t r = 0; r < rows; ++r) {
+          sum_gy += gy(r, f);
+          sum_gy_xhat += gy(r, f) * xhat(r, f);
+        }
+        const Scalar g = affine ? gamma(f) : Scalar(1);
+        if (affine) {
+          ggamma(f) += sum_gy_xhat;
+          gbeta(f) += sum_gy;
+        }
+        if (!want_gx) return;
+        const Scalar scale = g * inv_std(f);
+        if (stats) {
+          const Scalar mean_g = sum_gy / Scalar(rows), mean_gx = sum_gy_xhat / Scalar(rows);
+          for (std::size_t r = 0; r < rows; ++r) {
+            gx(r, f) = scale * (gy(r, f) - mean_g - xhat(r, f) * mean_gx);
+          }
+        } else {
+          for (std::size_t r = 0; r < rows; ++r) gx(r, f) = scale * gy(r, f);
+        }
+      });
+}
+
+template <class Scalar>
+void BatchNorm<Scalar>::forward_tangent(const ConstView& tx, const MutView& ty) {
+  probes_of("BatchNorm", tx.extent(0), xhat_.extent(0));
+  tx_ = tx;
+  const std::size_t n = n_;
+  const bool affine = affine_;
+  const auto gamma = gamma_, inv_std = inv_std_;
+  // Statistics are constants of the tangent pass: ty = gamma inv_std tx.
+  Kokkos::parallel_for(
+      "eqflow::BatchNorm::forward_tangent", RangePolicy(0, tx.size()),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t f = i % n;
+        const Scalar g = affine ? gamma(f) : Scalar(1);
+        ty.data()[i] = g * inv_std(f) * tx.data()[i];
+      });
+}
+
+template <class Scalar>
+void BatchNorm<Scalar>::backward_tangent(const ConstView& gty, const MutView& gtx,
+                                         const MutView& gx) {
+  ScopedRegion region("eqflow::BatchNorm::backward_tangent");
+  const auto xhat = xhat_;
+  const auto tx = tx_;
+  const std::size_t rows = xhat.extent(0), n = n_, trows = tx.extent(0);
+  const bool affine = affine_, stats = differentiate_stats_, want_gx = !empty(gx),
+             want_gtx = !empty(gtx);
+  const auto gamma = gamma_, ggamma = ggamma_, inv_std = inv_std_;
+  // ty = gamma s tx with s = (var + eps)^(-1/2). With q = sum_rows gty tx:
+  //   gtx = gamma s gty, ggamma += s q, and through the batch variance
+  //   ds/dx_b = -s^3 (x_b - mean) / B = -s^2 xhat_b / B, so gx_b += -gamma q s^2 xhat_b / B.
+  Kokkos::parallel_for(
+      "eqflow::BatchNorm::backward_tangent", RangePolicy(0, n), KOKKOS_LAMBDA(const std::size_t f) {
+        const Scalar g = affine ? gamma(f) : Scalar(1);
+        const Scalar s = inv_std(f);
+        Scalar q = 0;
+        for (std::size_t r = 0; r < trows; ++r) {
+          q += gty(r, f) * tx(r, f);
+          if (want_gtx) gtx(r, f) = g * s * gty(r, f);
+        }
+        if (affine) ggamma(f) += s * q;
+        if (stats && want_gx) {
+          const Scalar c = -g * q * s * s / Scalar(rows);
+          for (std::size_t r = 0; r < rows; ++r) gx(r, f) += c * xhat(r, f);
+        }
+      });
+}
+
+template class Dense<float>;
+template class Dense<double>;
+template class Activation<float, ReluFunction>;
+template class Activation<double, ReluFunction>;
+template class Activation<float, SiluFunction>;
+template class Activation<double, SiluFunction>;
+template class FourierEncoding<float>;
+template class FourierEncoding<double>;
+template class BatchNorm<float>;
+template class BatchNorm<double>;
+
+}  // namespace eqflow::nn
