@@ -50,7 +50,8 @@ class LearningRateSchedule {
  public:
   enum class Kind { Constant, CosineWarmup };
   static LearningRateSchedule constant(double lr);
-  //! Linear warm-up from 0 over `warmup_steps`, then half a cosine down to 0 at `total_steps`.
+  //! Linear warm-up from 0 over `warmup_steps`, then half a cosine down to 0 at `total_steps`
+  //! (and 0 after it).
   static LearningRateSchedule cosine_with_warmup(double lr, std::int64_t warmup_steps,
                                                  std::int64_t total_steps);
   double at(std::int64_t step) const;
