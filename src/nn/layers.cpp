@@ -135,51 +135,63 @@ template <class Scalar, class F>
 void Activation<Scalar, F>::forward(const ConstView& x, const MutView& y, Mode) {
   check_width(F::name, "input", x.extent(1), features_);
   check_rows(F::name, "output", y.extent(0), x.extent(0));
-  x_ = x;
+  if (first_.extent(0) != x.extent(0)) {
+    first_ = View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::Activation::d1"),
+                           x.extent(0), features_);
+    second_ = View2<Scalar>(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::Activation::d2"), x.extent(0),
+        features_);
+  }
+  // The derivatives are kept: tangent passes apply them K times per sample.
+  const auto d1 = first_, d2 = second_;
   Kokkos::parallel_for(
-      "eqflow::Activation::forward", RangePolicy(0, x.size()),
-      KOKKOS_LAMBDA(const std::size_t i) { y.data()[i] = F::value(x.data()[i]); });
+      "eqflow::Activation::forward", RangePolicy(0, x.size()), KOKKOS_LAMBDA(const std::size_t i) {
+        const Scalar v = x.data()[i];
+        y.data()[i] = F::value(v);
+        d1.data()[i] = F::first(v);
+        d2.data()[i] = F::second(v);
+      });
 }
 
 template <class Scalar, class F>
 void Activation<Scalar, F>::backward(const ConstView& gy, const MutView& gx) {
   if (empty(gx)) return;
-  const auto x = x_;
+  const auto d1 = first_;
   Kokkos::parallel_for(
-      "eqflow::Activation::backward", RangePolicy(0, x.size()),
-      KOKKOS_LAMBDA(const std::size_t i) { gx.data()[i] = F::first(x.data()[i]) * gy.data()[i]; });
+      "eqflow::Activation::backward", RangePolicy(0, d1.size()),
+      KOKKOS_LAMBDA(const std::size_t i) { gx.data()[i] = d1.data()[i] * gy.data()[i]; });
 }
 
 template <class Scalar, class F>
 void Activation<Scalar, F>::forward_tangent(const ConstView& tx, const MutView& ty) {
-  const auto x = x_;
-  const std::size_t primal = x.size();
-  probes_of(F::name, tx.extent(0), x.extent(0));
+  const auto d1 = first_;
+  const std::size_t primal = d1.size();
+  const std::size_t probes = probes_of(F::name, tx.extent(0), d1.extent(0));
   tx_ = tx;
   // ty = sigma'(x) tx; tangent row k*B + b sits at flat offset k*B*F + (b*F + f).
   Kokkos::parallel_for(
-      "eqflow::Activation::forward_tangent", RangePolicy(0, tx.size()),
-      KOKKOS_LAMBDA(const std::size_t i) {
-        ty.data()[i] = F::first(x.data()[i % primal]) * tx.data()[i];
+      "eqflow::Activation::forward_tangent", Policy2D({0, 0}, {probes, primal}),
+      KOKKOS_LAMBDA(const std::size_t k, const std::size_t i) {
+        ty.data()[k * primal + i] = d1.data()[i] * tx.data()[k * primal + i];
       });
 }
 
 template <class Scalar, class F>
 void Activation<Scalar, F>::backward_tangent(const ConstView& gty, const MutView& gtx,
                                              const MutView& gx) {
-  const auto x = x_;
+  const auto d1 = first_, d2 = second_;
   const auto tx = tx_;
-  const std::size_t primal = x.size();
+  const std::size_t primal = d1.size();
+  const std::size_t probes = tx.size() / (primal > 0 ? primal : 1);
   if (!empty(gtx)) {
     Kokkos::parallel_for(
-        "eqflow::Activation::backward_tangent_t", RangePolicy(0, tx.size()),
-        KOKKOS_LAMBDA(const std::size_t i) {
-          gtx.data()[i] = F::first(x.data()[i % primal]) * gty.data()[i];
+        "eqflow::Activation::backward_tangent_t", Policy2D({0, 0}, {probes, primal}),
+        KOKKOS_LAMBDA(const std::size_t k, const std::size_t i) {
+          gtx.data()[k * primal + i] = d1.data()[i] * gty.data()[k * primal + i];
         });
   }
   // gx += sigma''(x) sum_k gty_k tx_k
   if (!empty(gx)) {
-    const std::size_t probes = tx.size() / (primal > 0 ? primal : 1);
     Kokkos::parallel_for(
         "eqflow::Activation::backward_tangent_x", RangePolicy(0, primal),
         KOKKOS_LAMBDA(const std::size_t i) {
@@ -187,7 +199,7 @@ void Activation<Scalar, F>::backward_tangent(const ConstView& gty, const MutView
           for (std::size_t k = 0; k < probes; ++k) {
             sum += gty.data()[k * primal + i] * tx.data()[k * primal + i];
           }
-          gx.data()[i] += F::second(x.data()[i]) * sum;
+          gx.data()[i] += d2.data()[i] * sum;
         });
   }
 }

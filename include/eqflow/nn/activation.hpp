@@ -52,7 +52,8 @@ class Activation final : public Layer<Scalar> {
 
  private:
   std::size_t features_;
-  ConstView x_, tx_;
+  ConstView tx_;
+  View2<Scalar> first_, second_;  // (B, F) sigma'(x) and sigma''(x) of the last forward
 };
 
 template <class Scalar>
