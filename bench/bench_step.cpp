@@ -72,10 +72,14 @@ int main(int argc, char** argv) {
   Options opt;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i];
-    if (key == "--steps") opt.steps = std::atoi(argv[i + 1]);
-    else if (key == "--batch") opt.batch = std::strtoul(argv[i + 1], nullptr, 10);
-    else if (key == "--dim") opt.dim = std::strtoul(argv[i + 1], nullptr, 10);
-    else if (key == "--probes") opt.probes = std::atoi(argv[i + 1]);
+    if (key == "--steps")
+      opt.steps = std::atoi(argv[i + 1]);
+    else if (key == "--batch")
+      opt.batch = std::strtoul(argv[i + 1], nullptr, 10);
+    else if (key == "--dim")
+      opt.dim = std::strtoul(argv[i + 1], nullptr, 10);
+    else if (key == "--probes")
+      opt.probes = std::atoi(argv[i + 1]);
     else {
       fmt::print(stderr, "bench_step: unknown option {}\n", key);
       return 2;
@@ -83,10 +87,10 @@ int main(int argc, char** argv) {
   }
   Kokkos::ScopeGuard kokkos(argc, argv);
   const std::size_t d = opt.dim, b = opt.batch, h = opt.hidden;
-  fmt::print("eqflow {} (git {}) bench_step: batch {}, d {}, hidden {}, {} steps, float32, "
-             "execution space {} (concurrency {})\n",
-             kVersion, kGitRevision, b, d, h, opt.steps, ExecSpace::name(),
-             ExecSpace().concurrency());
+  fmt::print(
+      "eqflow {} (git {}) bench_step: batch {}, d {}, hidden {}, {} steps, float32, "
+      "execution space {} (concurrency {})\n",
+      kVersion, kGitRevision, b, d, h, opt.steps, ExecSpace::name(), ExecSpace().concurrency());
 
   const std::size_t tangent_rows = static_cast<std::size_t>(opt.probes) * b;
   const double ref = gemm_gflops(tangent_rows, h, h, opt.steps);

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ccache git pkg-config
+  build-essential cmake ccache git pkg-config clang-format
   libtrilinos-kokkos-dev libtrilinos-kokkos-kernels-dev libopenblas-dev
   libopenmpi-dev openmpi-bin
   libhdf5-openmpi-dev hdf5-tools

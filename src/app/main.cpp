@@ -98,8 +98,7 @@ int selfcheck() {
     progress.update(step + 1, fmt::format("loss {:.4f}", value));
   }
   progress.finish(fmt::format("loss {:.4f}", last));
-  log::info("equilibrium loss on N(0, I): {:.4f} at step 1, {:.4f} at step {}", first, last,
-            steps);
+  log::info("equilibrium loss on N(0, I): {:.4f} at step 1, {:.4f} at step {}", first, last, steps);
   if (!(last < 0.5 * first)) throw Error("selfcheck: training did not lower the loss");
   fmt::print("selfcheck passed\n");
   return 0;
@@ -114,8 +113,7 @@ int main(int argc, char** argv) {
       return argc < 2 ? 1 : 0;
     }
     if (!std::strcmp(argv[1], "--version")) {
-      fmt::print("{} {} (git {})\n", eqflow::kSoftwareName, eqflow::kVersion,
-                 eqflow::kGitRevision);
+      fmt::print("{} {} (git {})\n", eqflow::kSoftwareName, eqflow::kVersion, eqflow::kGitRevision);
       return 0;
     }
     if (!std::strcmp(argv[1], "selfcheck")) {

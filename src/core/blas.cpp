@@ -1,8 +1,8 @@
 // The one translation unit that includes KokkosBlas: gemm for float and double.
 #include "eqflow/core/blas.hpp"
 
-#include <KokkosBlas3_gemm.hpp>
 #include <fmt/core.h>
+#include <KokkosBlas3_gemm.hpp>
 
 #include "eqflow/core/error.hpp"
 
@@ -26,8 +26,9 @@ void gemm(const char* trans_a, const char* trans_b, Scalar alpha,
   if (m == 0 || n == 0) return;
   if (k == 0) {
     Kokkos::parallel_for(
-        "eqflow::gemm_scale", RangePolicy(0, c.span()),
-        KOKKOS_LAMBDA(const std::size_t i) { c.data()[i] = beta == Scalar(0) ? Scalar(0) : beta * c.data()[i]; });
+        "eqflow::gemm_scale", RangePolicy(0, c.span()), KOKKOS_LAMBDA(const std::size_t i) {
+          c.data()[i] = beta == Scalar(0) ? Scalar(0) : beta * c.data()[i];
+        });
     return;
   }
   KokkosBlas::gemm(trans_a, trans_b, alpha, a, b, beta, c);

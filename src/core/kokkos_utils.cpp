@@ -11,7 +11,11 @@ double Timer::seconds() const {
   return host_seconds();
 }
 
-ScopedRegion::ScopedRegion(const std::string& name) { Kokkos::Profiling::pushRegion(name); }
-ScopedRegion::~ScopedRegion() { Kokkos::Profiling::popRegion(); }
+ScopedRegion::ScopedRegion(const std::string& name) {
+  Kokkos::Profiling::pushRegion(name);
+}
+ScopedRegion::~ScopedRegion() {
+  Kokkos::Profiling::popRegion();
+}
 
 }  // namespace eqflow

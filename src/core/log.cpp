@@ -12,19 +12,31 @@ const auto g_start = std::chrono::steady_clock::now();
 
 const char* level_name(Level lvl) {
   switch (lvl) {
-    case Level::Debug: return "debug";
-    case Level::Info: return "info";
-    case Level::Warn: return "WARNING";
-    case Level::Error: return "ERROR";
+    case Level::Debug:
+      return "debug";
+    case Level::Info:
+      return "info";
+    case Level::Warn:
+      return "WARNING";
+    case Level::Error:
+      return "ERROR";
   }
   return "";
 }
 }  // namespace
 
-void set_rank(int rank) { g_rank = rank; }
-int rank() { return g_rank; }
-void set_level(Level lvl) { g_level = lvl; }
-Level level() { return g_level; }
+void set_rank(int rank) {
+  g_rank = rank;
+}
+int rank() {
+  return g_rank;
+}
+void set_level(Level lvl) {
+  g_level = lvl;
+}
+Level level() {
+  return g_level;
+}
 
 void write(Level lvl, const std::string& message) {
   if (lvl < g_level) return;

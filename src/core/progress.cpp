@@ -11,8 +11,7 @@
 namespace eqflow {
 namespace {
 double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 }  // namespace
 
@@ -33,16 +32,18 @@ ProgressReporter::ProgressReporter(std::string label, std::int64_t total, bool e
       line_interval_s_(line_interval_s),
       start_(now_seconds()) {}
 
-double ProgressReporter::elapsed_seconds() const { return now_seconds() - start_; }
+double ProgressReporter::elapsed_seconds() const {
+  return now_seconds() - start_;
+}
 
 std::string ProgressReporter::line(std::int64_t done, const std::string& status) const {
   const double elapsed = elapsed_seconds();
   const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
   const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : -1.0;
   const int percent = static_cast<int>(100.0 * static_cast<double>(done) / total_);
-  std::string out = fmt::format("{} {}/{} [{:3d}%] {:.3g} it/s elapsed {} ETA {}", label_, done,
-                                total_, percent, rate, format_duration(elapsed),
-                                format_duration(eta));
+  std::string out =
+      fmt::format("{} {}/{} [{:3d}%] {:.3g} it/s elapsed {} ETA {}", label_, done, total_, percent,
+                  rate, format_duration(elapsed), format_duration(eta));
   if (!status.empty()) out += " " + status;
   return out;
 }

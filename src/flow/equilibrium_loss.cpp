@@ -13,16 +13,20 @@ DivergenceEstimator parse_divergence_estimator(const std::string& name) {
   if (name == "exact") return DivergenceEstimator::Exact;
   if (name == "hutchinson") return DivergenceEstimator::Hutchinson;
   if (name == "unbiased") return DivergenceEstimator::Unbiased;
-  throw Error(fmt::format("unknown divergence estimator '{}' (expected exact, hutchinson or "
-                          "unbiased)",
-                          name));
+  throw Error(
+      fmt::format("unknown divergence estimator '{}' (expected exact, hutchinson or "
+                  "unbiased)",
+                  name));
 }
 
 std::string to_string(DivergenceEstimator estimator) {
   switch (estimator) {
-    case DivergenceEstimator::Exact: return "exact";
-    case DivergenceEstimator::Hutchinson: return "hutchinson";
-    case DivergenceEstimator::Unbiased: return "unbiased";
+    case DivergenceEstimator::Exact:
+      return "exact";
+    case DivergenceEstimator::Hutchinson:
+      return "hutchinson";
+    case DivergenceEstimator::Unbiased:
+      return "unbiased";
   }
   return "?";
 }
@@ -34,9 +38,10 @@ EquilibriumLoss<Scalar>::EquilibriumLoss(DivergenceEstimator estimator, int prob
     throw Error(fmt::format("equilibrium loss: probes must be >= 1, got {}", probes));
   }
   if (estimator == DivergenceEstimator::Unbiased && (probes < 2 || probes % 2 != 0)) {
-    throw Error(fmt::format("equilibrium loss: the unbiased estimator needs an even number of "
-                            "probes >= 2, got {}",
-                            probes));
+    throw Error(
+        fmt::format("equilibrium loss: the unbiased estimator needs an even number of "
+                    "probes >= 2, got {}",
+                    probes));
   }
 }
 
@@ -48,8 +53,7 @@ int EquilibriumLoss<Scalar>::tangents_per_sample(std::size_t d) const {
 template <class Scalar>
 double EquilibriumLoss<Scalar>::evaluate(nn::Model<Scalar>& model, const ConstView& x,
                                          const ConstView& score, const CounterRng& rng,
-                                         std::uint64_t first_sample, nn::Mode mode,
-                                         bool gradient) {
+                                         std::uint64_t first_sample, nn::Mode mode, bool gradient) {
   ScopedRegion region("eqflow::EquilibriumLoss");
   const std::size_t batch = x.extent(0), d = x.extent(1);
   require_shape(model.in_features() == d && model.out_features() == d,
@@ -82,8 +86,9 @@ double EquilibriumLoss<Scalar>::evaluate(nn::Model<Scalar>& model, const ConstVi
       KOKKOS_LAMBDA(const std::size_t i) {
         const std::size_t r = i / d, j = i % d;
         const std::size_t k = r / batch, b = r % batch;
-        tin(r, j) = exact ? Scalar(k == j ? 1 : 0)
-                          : static_cast<Scalar>(rng.normal(((first_sample + b) * k_count + k) * d + j));
+        tin(r, j) =
+            exact ? Scalar(k == j ? 1 : 0)
+                  : static_cast<Scalar>(rng.normal(((first_sample + b) * k_count + k) * d + j));
       });
 
   model.forward(x, velocity_, mode);
@@ -91,7 +96,8 @@ double EquilibriumLoss<Scalar>::evaluate(nn::Model<Scalar>& model, const ConstVi
 
   // Per-sample divergence estimates (two independent halves for unbiased) and residuals.
   Kokkos::parallel_for(
-      "eqflow::EquilibriumLoss::residual", RangePolicy(0, batch), KOKKOS_LAMBDA(const std::size_t b) {
+      "eqflow::EquilibriumLoss::residual", RangePolicy(0, batch),
+      KOKKOS_LAMBDA(const std::size_t b) {
         Scalar vs = 0;
         for (std::size_t j = 0; j < d; ++j) vs += v(b, j) * score(b, j);
         Scalar first = 0, second = 0;

@@ -136,11 +136,12 @@ void Activation<Scalar, F>::forward(const ConstView& x, const MutView& y, Mode) 
   check_width(F::name, "input", x.extent(1), features_);
   check_rows(F::name, "output", y.extent(0), x.extent(0));
   if (first_.extent(0) != x.extent(0)) {
-    first_ = View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::Activation::d1"),
-                           x.extent(0), features_);
-    second_ = View2<Scalar>(
-        Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::Activation::d2"), x.extent(0),
-        features_);
+    first_ =
+        View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::Activation::d1"),
+                      x.extent(0), features_);
+    second_ =
+        View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::Activation::d2"),
+                      x.extent(0), features_);
   }
   // The derivatives are kept: tangent passes apply them K times per sample.
   const auto d1 = first_, d2 = second_;
@@ -311,7 +312,8 @@ void FourierEncoding<Scalar>::backward_tangent(const ConstView& gty, const MutVi
             Scalar acc = 0;
             for (std::size_t k = 0; k < probes; ++k) {
               const std::size_t r = k * batch + b;
-              acc += tx(r, c) * (s * gty(r, (1 + 2 * j) * d + c) + co * gty(r, (2 + 2 * j) * d + c));
+              acc +=
+                  tx(r, c) * (s * gty(r, (1 + 2 * j) * d + c) + co * gty(r, (2 + 2 * j) * d + c));
             }
             g -= a * a * acc;
           }
@@ -407,15 +409,14 @@ void BatchNorm<Scalar>::forward(const ConstView& x, const MutView& y, Mode mode)
     differentiate_stats_ = false;
   }
   if (xhat_.extent(0) != rows || xhat_.extent(1) != n) {
-    xhat_ = View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::BatchNorm::xhat"),
-                          rows, n);
+    xhat_ = View2<Scalar>(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::BatchNorm::xhat"), rows, n);
   }
   const auto xhat = xhat_;
   const bool affine = affine_;
   const auto gamma = gamma_, beta = beta_;
   Kokkos::parallel_for(
-      "eqflow::BatchNorm::normalise", RangePolicy(0, x.size()),
-      KOKKOS_LAMBDA(const std::size_t i) {
+      "eqflow::BatchNorm::normalise", RangePolicy(0, x.size()), KOKKOS_LAMBDA(const std::size_t i) {
         const std::size_t r = i / n, f = i % n;
         const Scalar h = (x(r, f) - mean(f)) * inv_std(f);
         xhat(r, f) = h;

@@ -81,9 +81,9 @@ LearningRateSchedule LearningRateSchedule::cosine_with_warmup(double lr, std::in
 double LearningRateSchedule::at(std::int64_t step) const {
   if (kind_ == Kind::Constant) return base_;
   if (step < warmup_) return base_ * static_cast<double>(step) / static_cast<double>(warmup_);
-  const double progress = std::min(
-      1.0, static_cast<double>(step - warmup_) /
-               static_cast<double>(std::max<std::int64_t>(1, total_ - warmup_)));
+  const double progress =
+      std::min(1.0, static_cast<double>(step - warmup_) /
+                        static_cast<double>(std::max<std::int64_t>(1, total_ - warmup_)));
   return base_ * std::max(0.0, 0.5 * (1.0 + std::cos(math::pi<double> * progress)));
 }
 

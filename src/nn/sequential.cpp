@@ -113,8 +113,8 @@ void Sequential<Scalar>::backward(const ConstView& gy, const MutView& gx) {
 }
 
 template <class Scalar>
-void Sequential<Scalar>::backward_dual(const ConstView& gy, const ConstView& gty,
-                                       const MutView& gx, const MutView& gtx) {
+void Sequential<Scalar>::backward_dual(const ConstView& gy, const ConstView& gty, const MutView& gx,
+                                       const MutView& gtx) {
   ensure_buffers(grads_, batch_, "eqflow::Sequential::gradient");
   ensure_buffers(tangent_grads_, gty.extent(0), "eqflow::Sequential::tangent_gradient");
   for (std::size_t i = layers_.size(); i-- > 0;) {
@@ -158,9 +158,8 @@ void add_leading_columns(const Kokkos::View<const Scalar**, Layout, MemSpace>& x
   if (y.size() == 0) return;
   const std::size_t w = y.extent(1);
   Kokkos::parallel_for(
-      "eqflow::Residual::add", RangePolicy(0, y.size()), KOKKOS_LAMBDA(const std::size_t i) {
-        y(i / w, i % w) += x(i / w, i % w);
-      });
+      "eqflow::Residual::add", RangePolicy(0, y.size()),
+      KOKKOS_LAMBDA(const std::size_t i) { y(i / w, i % w) += x(i / w, i % w); });
 }
 // gx[:, :w] += gy where w = gy.extent(1).
 template <class Scalar>

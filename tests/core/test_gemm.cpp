@@ -34,13 +34,13 @@ void check_gemm(std::size_t m, std::size_t n, std::size_t k, bool ta, bool tb, d
   }
   gemm<Scalar>(ta ? "T" : "N", tb ? "T" : "N", Scalar(alpha), a, b, Scalar(beta), c);
   const double eps = std::is_same_v<Scalar, float> ? 1.2e-7 : 2.3e-16;
-  test::expect_close(test::to_vector(c), ref, 4 * eps * (k + 1), 4 * eps,
-                     "gemm " + std::to_string(m) + "x" + std::to_string(n) + "x" +
-                         std::to_string(k));
+  test::expect_close(
+      test::to_vector(c), ref, 4 * eps * (k + 1), 4 * eps,
+      "gemm " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k));
 }
 
 TEST(Gemm, MatchesPlainLoops) {
-  const std::tuple<int, int, int> shapes[] = {{0, 3, 2}, {3, 0, 2}, {3, 2, 0}, {1, 1, 1},
+  const std::tuple<int, int, int> shapes[] = {{0, 3, 2},  {3, 0, 2},    {3, 2, 0},     {1, 1, 1},
                                               {7, 13, 5}, {31, 17, 61}, {257, 64, 131}};
   for (const auto& [m, n, k] : shapes) {
     for (bool ta : {false, true}) {

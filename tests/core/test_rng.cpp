@@ -17,7 +17,8 @@ TEST(CounterRng, PhiloxKnownAnswers) {
   EXPECT_EQ(zero.v[1], 0xe169c58du);
   EXPECT_EQ(zero.v[2], 0xbc57ac4cu);
   EXPECT_EQ(zero.v[3], 0x9b00dbd8u);
-  const auto pi = CounterRng(0x299f31d0a4093822ull, 0x0370734413198a2eull).bits(0x85a308d3243f6a88ull);
+  const auto pi =
+      CounterRng(0x299f31d0a4093822ull, 0x0370734413198a2eull).bits(0x85a308d3243f6a88ull);
   EXPECT_EQ(pi.v[0], 0xd16cfe09u);
   EXPECT_EQ(pi.v[1], 0x94fdccebu);
   EXPECT_EQ(pi.v[2], 0x5001e420u);
@@ -40,9 +41,10 @@ TEST(CounterRng, ChunkingDoesNotChangeTheStream) {
 
   View1<float> u_whole("u_whole", n), u_pieces("u_pieces", n);
   fill_uniform(u_whole, rng, 5, -2.0f, 3.0f);
-  fill_uniform(Kokkos::subview(u_pieces, std::pair<std::size_t, std::size_t>(0, 500)), rng, 5, -2.0f, 3.0f);
-  fill_uniform(Kokkos::subview(u_pieces, std::pair<std::size_t, std::size_t>(500, n)), rng, 505, -2.0f,
-               3.0f);
+  fill_uniform(Kokkos::subview(u_pieces, std::pair<std::size_t, std::size_t>(0, 500)), rng, 5,
+               -2.0f, 3.0f);
+  fill_uniform(Kokkos::subview(u_pieces, std::pair<std::size_t, std::size_t>(500, n)), rng, 505,
+               -2.0f, 3.0f);
   EXPECT_EQ(test::to_vector(u_whole), test::to_vector(u_pieces));
 }
 
@@ -68,9 +70,9 @@ TEST(CounterRng, Moments) {
   }
   m1 /= n, m2 /= n, m3 /= n, m4 /= n;
   EXPECT_NEAR(m1, 0.0, 5e-3);
-  EXPECT_NEAR(m2, 1.0, 7e-3);   // sd of x^2 is sqrt(2)
-  EXPECT_NEAR(m3, 0.0, 2e-2);   // sd of x^3 is sqrt(15)
-  EXPECT_NEAR(m4, 3.0, 5e-2);   // sd of x^4 is sqrt(96)
+  EXPECT_NEAR(m2, 1.0, 7e-3);  // sd of x^2 is sqrt(2)
+  EXPECT_NEAR(m3, 0.0, 2e-2);  // sd of x^3 is sqrt(15)
+  EXPECT_NEAR(m4, 3.0, 5e-2);  // sd of x^4 is sqrt(96)
 
   fill_uniform(x, CounterRng(3, 1), 0, 0.0, 1.0);
   const auto u = test::to_vector(x);

@@ -52,10 +52,13 @@ void check_loss_gradient(std::unique_ptr<nn::Layer<double>> net, DivergenceEstim
 }
 
 TEST(EquilibriumLoss, GradientExactDivergence) {
-  check_loss_gradient(nn::make_flow_kernel<double>(2, 8), DivergenceEstimator::Exact, 0, Mode::Train);
-  check_loss_gradient(nn::make_flow_kernel<double>(3, 6), DivergenceEstimator::Exact, 0, Mode::Train);
+  check_loss_gradient(nn::make_flow_kernel<double>(2, 8), DivergenceEstimator::Exact, 0,
+                      Mode::Train);
+  check_loss_gradient(nn::make_flow_kernel<double>(3, 6), DivergenceEstimator::Exact, 0,
+                      Mode::Train);
   check_loss_gradient(nn::make_flow_mlp<double>(3, 6), DivergenceEstimator::Exact, 0, Mode::Train);
-  check_loss_gradient(nn::make_flow_kernel<double>(2, 8), DivergenceEstimator::Exact, 0, Mode::Eval);
+  check_loss_gradient(nn::make_flow_kernel<double>(2, 8), DivergenceEstimator::Exact, 0,
+                      Mode::Eval);
 }
 
 TEST(EquilibriumLoss, GradientHutchinson) {
@@ -68,7 +71,8 @@ TEST(EquilibriumLoss, GradientHutchinson) {
 TEST(EquilibriumLoss, GradientUnbiased) {
   check_loss_gradient(nn::make_flow_kernel<double>(2, 8), DivergenceEstimator::Unbiased, 4,
                       Mode::Train);
-  check_loss_gradient(nn::make_flow_mlp<double>(2, 6), DivergenceEstimator::Unbiased, 2, Mode::Train);
+  check_loss_gradient(nn::make_flow_mlp<double>(2, 6), DivergenceEstimator::Unbiased, 2,
+                      Mode::Train);
 }
 
 // div v(x_b) = trace of the per-sample Jacobian with the batch statistics held at the
@@ -181,14 +185,16 @@ TEST(EquilibriumLoss, UnbiasedLossMatchesTheExactLossInExpectation) {
   const int streams = 2000;
   double sum = 0, sum2 = 0, biased = 0;
   for (int m = 0; m < streams; ++m) {
-    const double u = unbiased.evaluate(model, pts.x, pts.s, CounterRng(13, m), 0, Mode::Train, false);
+    const double u =
+        unbiased.evaluate(model, pts.x, pts.s, CounterRng(13, m), 0, Mode::Train, false);
     sum += u;
     sum2 += u * u;
     biased += hutch.evaluate(model, pts.x, pts.s, CounterRng(13, m), 0, Mode::Train, false);
   }
   const double mean = sum / streams;
   const double se = std::sqrt((sum2 / streams - mean * mean) / streams);
-  EXPECT_LT(std::abs(mean - truth), 5 * se) << "mean " << mean << " exact " << truth << " se " << se;
+  EXPECT_LT(std::abs(mean - truth), 5 * se)
+      << "mean " << mean << " exact " << truth << " se " << se;
   EXPECT_GT(biased / streams, truth + 5 * se);
 }
 
@@ -197,7 +203,8 @@ TEST(EquilibriumLoss, UnbiasedLossMatchesTheExactLossInExpectation) {
 TEST(EquilibriumLoss, ProbesDependOnGlobalSampleIndexOnly) {
   nn::Model<double> model(nn::make_flow_kernel<double>(2, 8), 1);
   const auto pts = make_points(10, 2, 1);
-  flow::EquilibriumLoss<double> whole(DivergenceEstimator::Hutchinson, 4), part(DivergenceEstimator::Hutchinson, 4);
+  flow::EquilibriumLoss<double> whole(DivergenceEstimator::Hutchinson, 4),
+      part(DivergenceEstimator::Hutchinson, 4);
   const CounterRng rng(3, 3);
   whole.evaluate(model, pts.x, pts.s, rng, 100, Mode::Eval, false);
   auto x_tail = Kokkos::subview(pts.x, std::pair<std::size_t, std::size_t>(6, 10), Kokkos::ALL);

@@ -32,9 +32,13 @@ TEST(LayerDerivatives, Dense) {
   check_layer_derivatives(std::make_unique<nn::Dense<double>>(1, 1), one);
 }
 
-TEST(LayerDerivatives, ReLU) { check_layer_derivatives(std::make_unique<nn::ReLU<double>>(4), {}); }
+TEST(LayerDerivatives, ReLU) {
+  check_layer_derivatives(std::make_unique<nn::ReLU<double>>(4), {});
+}
 
-TEST(LayerDerivatives, SiLU) { check_layer_derivatives(std::make_unique<nn::SiLU<double>>(4), {}); }
+TEST(LayerDerivatives, SiLU) {
+  check_layer_derivatives(std::make_unique<nn::SiLU<double>>(4), {});
+}
 
 TEST(LayerDerivatives, FourierEncoding) {
   check_layer_derivatives(std::make_unique<nn::FourierEncoding<double>>(3, 4), {});
@@ -73,7 +77,8 @@ TEST(LayerDerivatives, SequentialStartingWithoutParameters) {
 
 TEST(LayerDerivatives, Residual) {
   auto inner = std::make_unique<nn::Sequential<double>>(4);
-  inner->emplace<nn::Dense<double>>(4, 5).emplace<nn::SiLU<double>>(5).emplace<nn::Dense<double>>(5, 3);
+  inner->emplace<nn::Dense<double>>(4, 5).emplace<nn::SiLU<double>>(5).emplace<nn::Dense<double>>(
+      5, 3);
   check_layer_derivatives(std::make_unique<nn::Residual<double>>(std::move(inner)), {});
 }
 

@@ -25,8 +25,7 @@ TEST(Models, ReferenceShapesAndParameterCounts) {
   EXPECT_EQ(score.out_features(), 2u);
   EXPECT_EQ(score.parameters().num_parameters(), 3u * 64 + 64 + 64 * 64 + 64 + 64 * 2 + 2);
   nn::Model<float> mlp(nn::make_flow_mlp<float>(2), 1);
-  EXPECT_EQ(mlp.parameters().num_parameters(),
-            2u * 64 + 64 + 2 * (64 * 64 + 64) + 64 * 2 + 2);
+  EXPECT_EQ(mlp.parameters().num_parameters(), 2u * 64 + 64 + 2 * (64 * 64 + 64) + 64 * 2 + 2);
 }
 
 TEST(ModelDerivatives, FlowKernelWithFinalBatchNorm) {
@@ -37,9 +36,13 @@ TEST(ModelDerivatives, FlowKernelWithFinalBatchNorm) {
   check_layer_derivatives(nn::make_flow_kernel<double>(2, 8), opt);
 }
 
-TEST(ModelDerivatives, FlowMlp) { check_layer_derivatives(nn::make_flow_mlp<double>(2, 8), {}); }
+TEST(ModelDerivatives, FlowMlp) {
+  check_layer_derivatives(nn::make_flow_mlp<double>(2, 8), {});
+}
 
-TEST(ModelDerivatives, ScoreMlp) { check_layer_derivatives(nn::make_score_mlp<double>(2, 8), {}); }
+TEST(ModelDerivatives, ScoreMlp) {
+  check_layer_derivatives(nn::make_score_mlp<double>(2, 8), {});
+}
 
 TEST(BatchNorm, TrainingNormalisesAndUpdatesRunningStatistics) {
   const std::size_t batch = 64, n = 3;
@@ -83,8 +86,10 @@ TEST(Models, FloatAndDoubleForwardAgree) {
   // Same initialisation up to float rounding of the same counter-based draws.
   test::expect_close(test::to_vector(mf.parameters().values()),
                      test::to_vector(md.parameters().values()), 1e-7, 1e-6, "initial parameters");
-  View2<float> xf("xf", batch, d), yf("yf", batch, d), tf("tf", d * batch, d), tyf("tyf", d * batch, d);
-  View2<double> xd("xd", batch, d), yd("yd", batch, d), td("td", d * batch, d), tyd("tyd", d * batch, d);
+  View2<float> xf("xf", batch, d), yf("yf", batch, d), tf("tf", d * batch, d),
+      tyf("tyf", d * batch, d);
+  View2<double> xd("xd", batch, d), yd("yd", batch, d), td("td", d * batch, d),
+      tyd("tyd", d * batch, d);
   fill_normal(xd, CounterRng(6, 0), 0);
   fill_normal(td, CounterRng(6, 1), 0);
   test::from_vector(xf, test::to_vector(xd));

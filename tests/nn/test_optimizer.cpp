@@ -62,8 +62,12 @@ void run_adam(bool decoupled) {
   EXPECT_EQ(adam.steps(), 4);
 }
 
-TEST(Optimizer, AdamAddsWeightDecayToTheGradient) { run_adam(false); }
-TEST(Optimizer, AdamWDecaysTheWeights) { run_adam(true); }
+TEST(Optimizer, AdamAddsWeightDecayToTheGradient) {
+  run_adam(false);
+}
+TEST(Optimizer, AdamWDecaysTheWeights) {
+  run_adam(true);
+}
 
 TEST(Optimizer, ClipGradientNorm) {
   View1<double> g("g", 2);

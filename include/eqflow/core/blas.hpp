@@ -16,6 +16,8 @@ void gemm(const char* trans_a, const char* trans_b, Scalar alpha,
           const Kokkos::View<Scalar**, Layout, MemSpace>& c);
 
 //! Number of floating point operations of one gemm (2 m n k).
-inline double gemm_flops(double m, double n, double k) { return 2.0 * m * n * k; }
+inline double gemm_flops(double m, double n, double k) {
+  return 2.0 * m * n * k;
+}
 
 }  // namespace eqflow

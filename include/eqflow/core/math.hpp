@@ -17,25 +17,45 @@ template <class T>
 inline constexpr T pi = T(3.14159265358979323846264338327950288);
 
 template <class T>
-KOKKOS_INLINE_FUNCTION T sqrt(T x) { return kmath::sqrt(x); }
+KOKKOS_INLINE_FUNCTION T sqrt(T x) {
+  return kmath::sqrt(x);
+}
 template <class T>
-KOKKOS_INLINE_FUNCTION T exp(T x) { return kmath::exp(x); }
+KOKKOS_INLINE_FUNCTION T exp(T x) {
+  return kmath::exp(x);
+}
 template <class T>
-KOKKOS_INLINE_FUNCTION T log(T x) { return kmath::log(x); }
+KOKKOS_INLINE_FUNCTION T log(T x) {
+  return kmath::log(x);
+}
 template <class T>
-KOKKOS_INLINE_FUNCTION T sin(T x) { return kmath::sin(x); }
+KOKKOS_INLINE_FUNCTION T sin(T x) {
+  return kmath::sin(x);
+}
 template <class T>
-KOKKOS_INLINE_FUNCTION T cos(T x) { return kmath::cos(x); }
+KOKKOS_INLINE_FUNCTION T cos(T x) {
+  return kmath::cos(x);
+}
 template <class T>
-KOKKOS_INLINE_FUNCTION T tanh(T x) { return kmath::tanh(x); }
+KOKKOS_INLINE_FUNCTION T tanh(T x) {
+  return kmath::tanh(x);
+}
 template <class T>
-KOKKOS_INLINE_FUNCTION T abs(T x) { return x < T(0) ? -x : x; }
+KOKKOS_INLINE_FUNCTION T abs(T x) {
+  return x < T(0) ? -x : x;
+}
 template <class T>
-KOKKOS_INLINE_FUNCTION T min(T a, T b) { return b < a ? b : a; }
+KOKKOS_INLINE_FUNCTION T min(T a, T b) {
+  return b < a ? b : a;
+}
 template <class T>
-KOKKOS_INLINE_FUNCTION T max(T a, T b) { return a < b ? b : a; }
+KOKKOS_INLINE_FUNCTION T max(T a, T b) {
+  return a < b ? b : a;
+}
 template <class T>
-KOKKOS_INLINE_FUNCTION T clamp(T x, T lo, T hi) { return x < lo ? lo : (hi < x ? hi : x); }
+KOKKOS_INLINE_FUNCTION T clamp(T x, T lo, T hi) {
+  return x < lo ? lo : (hi < x ? hi : x);
+}
 
 //! Logistic sigmoid 1 / (1 + exp(-x)), stable for large |x|.
 template <class T>

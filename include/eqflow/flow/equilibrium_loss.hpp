@@ -35,8 +35,7 @@ class EquilibriumLoss {
   //! `first_sample` the global index of row 0. `mode` is Train for training (batch-norm
   //! batch statistics).
   double evaluate(nn::Model<Scalar>& model, const ConstView& x, const ConstView& score,
-                  const CounterRng& rng, std::uint64_t first_sample, nn::Mode mode,
-                  bool gradient);
+                  const CounterRng& rng, std::uint64_t first_sample, nn::Mode mode, bool gradient);
 
   DivergenceEstimator estimator() const { return estimator_; }
   //! Tangent directions per sample: d for exact, K otherwise.

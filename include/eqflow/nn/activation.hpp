@@ -10,18 +10,26 @@ namespace eqflow::nn {
 struct ReluFunction {
   static constexpr const char* name = "ReLU";
   template <class T>
-  KOKKOS_INLINE_FUNCTION static T value(T x) { return x > T(0) ? x : T(0); }
+  KOKKOS_INLINE_FUNCTION static T value(T x) {
+    return x > T(0) ? x : T(0);
+  }
   template <class T>
-  KOKKOS_INLINE_FUNCTION static T first(T x) { return x > T(0) ? T(1) : T(0); }
+  KOKKOS_INLINE_FUNCTION static T first(T x) {
+    return x > T(0) ? T(1) : T(0);
+  }
   template <class T>
-  KOKKOS_INLINE_FUNCTION static T second(T) { return T(0); }
+  KOKKOS_INLINE_FUNCTION static T second(T) {
+    return T(0);
+  }
 };
 
 //! SiLU x * sigmoid(x).
 struct SiluFunction {
   static constexpr const char* name = "SiLU";
   template <class T>
-  KOKKOS_INLINE_FUNCTION static T value(T x) { return x * math::sigmoid(x); }
+  KOKKOS_INLINE_FUNCTION static T value(T x) {
+    return x * math::sigmoid(x);
+  }
   template <class T>
   KOKKOS_INLINE_FUNCTION static T first(T x) {
     const T s = math::sigmoid(x);

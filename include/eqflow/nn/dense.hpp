@@ -21,9 +21,9 @@ class Dense final : public Layer<Scalar> {
   //! PyTorch's nn.Linear default: W, b ~ U(-1/sqrt(in), 1/sqrt(in)).
   void initialize(std::uint64_t seed, std::uint64_t layer_id) override;
 
-  void forward(const ConstView& x, const MutView& y, Mode mode) override;      // (B,in)->(B,out)
-  void backward(const ConstView& gy, const MutView& gx) override;              // (B,out)->(B,in)
-  void forward_tangent(const ConstView& tx, const MutView& ty) override;       // (KB,in)->(KB,out)
+  void forward(const ConstView& x, const MutView& y, Mode mode) override;  // (B,in)->(B,out)
+  void backward(const ConstView& gy, const MutView& gx) override;          // (B,out)->(B,in)
+  void forward_tangent(const ConstView& tx, const MutView& ty) override;   // (KB,in)->(KB,out)
   void backward_tangent(const ConstView& gty, const MutView& gtx, const MutView& gx) override;
 
   Unmanaged2<Scalar> weight() const { return w_; }  // (out, in)

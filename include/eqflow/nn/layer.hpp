@@ -4,7 +4,8 @@
 //   backward          gx = (df/dx)^T gy, theta_grad += (df/dtheta)^T gy
 //   forward_tangent   ty = (df/dx) tx      for K tangents per sample    tx (K*B, in), ty (K*B, out)
 //   backward_tangent  reverse mode through the tangent pass: given gty, the adjoint of ty,
-//                     gtx = (d ty/d tx)^T gty, gx += (d ty/d x)^T gty, theta_grad += (d ty/d theta)^T gty
+//                     gtx = (d ty/d tx)^T gty, gx += (d ty/d x)^T gty, theta_grad += (d ty/d
+//                     theta)^T gty
 //
 // Tangent row k*B + b belongs to sample b. Tangent passes treat batch-norm statistics as
 // constants taken from the primal pass (the per-sample divergence of DESIGN.md 1.2), while
