@@ -1,0 +1,193 @@
+// Typed configuration of a low-dimensional run: what a YAML deck holds once it has been read,
+// validated and completed with the defaults of DESIGN.md section 2 (which depend on the
+// system). Every field is visited by `visit_config`, the single schema from which the deck
+// reader, the validation and the resolved-deck writer are all derived.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace eqflow::app {
+
+struct DataConfig {
+  std::int64_t points = 0;   //!< number of points (0: the system's default)
+  std::string file;          //!< `samples`: CSV or HDF5 file of an N x d array
+  std::string dataset;       //!< `samples` from HDF5: the dataset path
+  bool normalise = true;     //!< `samples`: zero mean, unit std per axis
+};
+
+struct ScoreConfig {
+  std::int64_t hidden = 64;
+  std::int64_t epochs = 512;
+  std::int64_t batch = 2048;
+  double lr = 1e-2;
+  double weight_decay = 1e-5;
+  std::int64_t diffusion_steps = 100;
+  double schedule_delta = 1e-3;
+  std::int64_t samples = 2048;  //!< DDIM samples written to the run file
+  std::int64_t sampling_end = 2;  //!< DDIM runs from step N-1 down to this step
+};
+
+struct FlowConfig {
+  std::string model = "flow_kernel";  //!< flow_kernel | mlp
+  std::int64_t hidden = 64;
+  std::int64_t frequencies = 4;
+  bool final_norm = true;
+  std::int64_t epochs = 1024;
+  std::int64_t batch = 2048;
+  double lr = 1e-2;
+  double weight_decay = 1e-5;
+  std::string divergence = "auto";  //!< auto (exact for d <= 8) | exact | hutchinson | unbiased
+  std::int64_t probes = 10;
+  double t = 0.2;                   //!< diffusion time of the training points
+  std::int64_t checkpoint_every = 16;  //!< epochs between checkpoints
+};
+
+struct LyapunovConfig {
+  bool enabled = false;
+  std::int64_t trajectories = 64;
+  std::int64_t steps = 5000;
+  double dt = 0.1;
+  std::int64_t tau = 2500;
+  double sigma = 1e-5;
+  double max_abs = 4.0;
+  std::int64_t batch = 32;
+  std::int64_t tries = 10;
+};
+
+struct SpectrumConfig {
+  bool enabled = false;
+  std::int64_t trajectories = 8;
+  std::int64_t steps = 20000;
+  std::int64_t transient = 1000;
+  double dt = 0.01;
+  std::int64_t qr_every = 10;
+};
+
+struct MmdConfig {
+  bool enabled = true;
+  std::int64_t points = 256;
+  double dt = 0.1;
+  std::int64_t steps = 100;
+  std::int64_t every = 10;
+  double bandwidth = 0.5;
+  std::int64_t random_flows = 4;
+};
+
+struct SimilarityConfig {
+  bool enabled = false;
+  std::int64_t points = 1024;
+};
+
+struct AnalysisConfig {
+  LyapunovConfig lyapunov;
+  SpectrumConfig spectrum;
+  MmdConfig mmd;
+  SimilarityConfig similarity;
+  std::int64_t trajectory_steps = 1000;  //!< RK4 steps of the example trajectory per seed
+  double trajectory_dt = 0.01;
+};
+
+struct RunConfig {
+  std::string system;          //!< two_peaks | ring | two_moons | lorenz | samples
+  std::uint64_t seed = 0;      //!< data, score model and analysis seed
+  std::string output = "out";  //!< output directory
+  std::int64_t experiments = 1;  //!< flow seeds 0 .. experiments-1
+  DataConfig data;
+  ScoreConfig score;
+  FlowConfig flow;
+  AnalysisConfig analysis;
+};
+
+//! Constraints of real-valued settings.
+enum class Bound { Any, Positive, NonNegative };
+
+//! The defaults for `system` (DESIGN.md section 2): lorenz gets 512 flow epochs, 100
+//! experiments, Lyapunov, spectrum and field similarity; 2-D systems 1024 epochs.
+RunConfig default_config(const std::string& system);
+
+//! The systems a deck may name.
+const std::vector<std::string>& known_systems();
+
+//! Applies `v.field(name, value, constraint...)` / `v.section(name, fn)` to every setting, in
+//! deck order. Visitors: the deck reader, the resolved-deck writer.
+template <class Visitor>
+void visit_config(RunConfig& c, Visitor& v) {
+  v.field("system", c.system);
+  v.field("seed", c.seed);
+  v.field("output", c.output);
+  v.field("experiments", c.experiments, 1);
+  v.section("data", [&] {
+    v.field("points", c.data.points, 0);
+    v.field("file", c.data.file);
+    v.field("dataset", c.data.dataset);
+    v.field("normalise", c.data.normalise);
+  });
+  v.section("score", [&] {
+    v.field("hidden", c.score.hidden, 1);
+    v.field("epochs", c.score.epochs, 0);
+    v.field("batch", c.score.batch, 1);
+    v.field("lr", c.score.lr, Bound::Positive);
+    v.field("weight_decay", c.score.weight_decay, Bound::NonNegative);
+    v.field("diffusion_steps", c.score.diffusion_steps, 2);
+    v.field("schedule_delta", c.score.schedule_delta, Bound::NonNegative);
+    v.field("samples", c.score.samples, 0);
+    v.field("sampling_end", c.score.sampling_end, 0);
+  });
+  v.section("flow", [&] {
+    v.choice("model", c.flow.model, {"flow_kernel", "mlp"});
+    v.field("hidden", c.flow.hidden, 1);
+    v.field("frequencies", c.flow.frequencies, 0);
+    v.field("final_norm", c.flow.final_norm);
+    v.field("epochs", c.flow.epochs, 0);
+    v.field("batch", c.flow.batch, 2);
+    v.field("lr", c.flow.lr, Bound::Positive);
+    v.field("weight_decay", c.flow.weight_decay, Bound::NonNegative);
+    v.choice("divergence", c.flow.divergence, {"auto", "exact", "hutchinson", "unbiased"});
+    v.field("probes", c.flow.probes, 1);
+    v.field("t", c.flow.t, 0.0, 1.0);
+    v.field("checkpoint_every", c.flow.checkpoint_every, 1);
+  });
+  v.section("analysis", [&] {
+    v.section("lyapunov", [&] {
+      auto& l = c.analysis.lyapunov;
+      v.field("enabled", l.enabled);
+      v.field("trajectories", l.trajectories, 1);
+      v.field("steps", l.steps, 1);
+      v.field("dt", l.dt, Bound::Positive);
+      v.field("tau", l.tau, 1);
+      v.field("sigma", l.sigma, Bound::Positive);
+      v.field("max_abs", l.max_abs, Bound::Positive);
+      v.field("batch", l.batch, 1);
+      v.field("tries", l.tries, 1);
+    });
+    v.section("spectrum", [&] {
+      auto& s = c.analysis.spectrum;
+      v.field("enabled", s.enabled);
+      v.field("trajectories", s.trajectories, 1);
+      v.field("steps", s.steps, 1);
+      v.field("transient", s.transient, 0);
+      v.field("dt", s.dt, Bound::Positive);
+      v.field("qr_every", s.qr_every, 1);
+    });
+    v.section("mmd", [&] {
+      auto& m = c.analysis.mmd;
+      v.field("enabled", m.enabled);
+      v.field("points", m.points, 2);
+      v.field("dt", m.dt, Bound::Positive);
+      v.field("steps", m.steps, 1);
+      v.field("every", m.every, 1);
+      v.field("bandwidth", m.bandwidth, Bound::Positive);
+      v.field("random_flows", m.random_flows, 0);
+    });
+    v.section("similarity", [&] {
+      v.field("enabled", c.analysis.similarity.enabled);
+      v.field("points", c.analysis.similarity.points, 1);
+    });
+    v.field("trajectory_steps", c.analysis.trajectory_steps, 1);
+    v.field("trajectory_dt", c.analysis.trajectory_dt, Bound::Positive);
+  });
+}
+
+}  // namespace eqflow::app

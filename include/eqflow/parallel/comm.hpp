@@ -1,0 +1,55 @@
+// The MPI communicator behind a small interface (ExaMiniMD / Cabana style): a duplicate of
+// the world communicator owned by a shared_ptr whose deleter frees it, with the handful of
+// collectives eqflow uses. MPI appears only here and in the stage drivers.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace eqflow::parallel {
+
+//! MPI_Init/Finalize for the lifetime of main (a no-op pair if MPI is already initialised).
+class MpiSession {
+ public:
+  MpiSession(int* argc, char*** argv);
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+
+ private:
+  bool owns_ = false;
+};
+
+class Comm {
+ public:
+  //! A duplicate of MPI_COMM_WORLD.
+  static Comm world();
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  bool is_root() const { return rank_ == 0; }
+
+  void barrier() const;
+  //! In-place sum over ranks.
+  void allreduce_sum(std::vector<double>& values) const;
+  void allreduce_sum(float* values, std::size_t n) const;
+  void allreduce_sum(double* values, std::size_t n) const;
+  //! Logical AND / max over ranks.
+  bool all(bool value) const;
+  double max(double value) const;
+  //! Root's buffer to every rank (resized on receivers).
+  void broadcast(std::vector<float>& values, int root = 0) const;
+  void broadcast(std::vector<double>& values, int root = 0) const;
+  void broadcast(std::string& text, int root = 0) const;
+
+ private:
+  std::shared_ptr<void> comm_;  // holds an MPI_Comm*, freed by the deleter
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+//! Seeds [first, last) handed out round-robin: rank r gets first + r, first + r + P, ...
+std::vector<std::int64_t> seeds_for_rank(std::int64_t first, std::int64_t last, int rank,
+                                         int size);
+
+}  // namespace eqflow::parallel
