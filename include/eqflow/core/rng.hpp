@@ -107,3 +107,14 @@ KOKKOS_INLINE_FUNCTION std::uint64_t mix64(std::uint64_t x) {
 }
 
 }  // namespace eqflow
+
+namespace eqflow {
+
+//! A child stream of `base` for (purpose, index), e.g. (epoch, step): a pure function of its
+//! arguments, so any rank or a resumed run derives the same stream.
+KOKKOS_INLINE_FUNCTION CounterRng derive_stream(const CounterRng& base, std::uint64_t purpose,
+                                                std::uint64_t index) {
+  return base.substream(mix64(base.stream() ^ mix64(purpose * 0x9E3779B97F4A7C15ull + index)));
+}
+
+}  // namespace eqflow

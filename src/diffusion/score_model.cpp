@@ -1,0 +1,104 @@
+// Score model: training loop, score evaluation and DDIM sampling.
+#include "eqflow/diffusion/score_model.hpp"
+
+#include <cmath>
+
+#include "eqflow/core/batching.hpp"
+#include "eqflow/core/error.hpp"
+#include "eqflow/core/profiling.hpp"
+#include "eqflow/diffusion/denoising_loss.hpp"
+#include "eqflow/nn/optimizer.hpp"
+
+namespace eqflow::diffusion {
+
+template <class Scalar>
+ScoreModel<Scalar>::ScoreModel(std::size_t d, std::size_t hidden, NoiseSchedule schedule,
+                               std::uint64_t seed)
+    : d_(d), schedule_(std::move(schedule)), model_(nn::make_score_mlp<Scalar>(d, hidden), seed) {}
+
+template <class Scalar>
+void ScoreModel<Scalar>::predict_noise(const ConstView& x, double t, const View2<Scalar>& eps) {
+  const std::size_t n = x.extent(0), d = d_;
+  require_shape(x.extent(1) == d && eps.extent(0) == n && eps.extent(1) == d,
+                "ScoreModel: points and output must be (N, d)");
+  if (input_.extent(0) != n) {
+    input_ = View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::Score::input"),
+                           n, d + 1);
+  }
+  const auto input = input_;
+  const Scalar time = static_cast<Scalar>(2.0 * t - 1.0);
+  Kokkos::parallel_for(
+      "eqflow::ScoreModel::input", RangePolicy(0, n * (d + 1)), KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t r = i / (d + 1), j = i % (d + 1);
+        input(r, j) = j < d ? x(r, j) : time;
+      });
+  model_.forward(input_, eps, nn::Mode::Eval);
+}
+
+template <class Scalar>
+void ScoreModel<Scalar>::score(const ConstView& x, double t, const View2<Scalar>& s) {
+  predict_noise(x, t, s);
+  const double a = schedule_.alpha_bar(schedule_.index(t));
+  const Scalar scale = static_cast<Scalar>(-1.0 / std::sqrt(1.0 - a));
+  Kokkos::parallel_for(
+      "eqflow::ScoreModel::scale", RangePolicy(0, s.size()),
+      KOKKOS_LAMBDA(const std::size_t i) { s.data()[i] *= scale; });
+}
+
+template <class Scalar>
+View2<Scalar> ScoreModel<Scalar>::sample(std::size_t n, const CounterRng& rng, int end) {
+  ScopedRegion region("eqflow::ScoreModel::sample");
+  const int last = schedule_.steps() - 1;
+  if (end < 1 || end > last) throw Error("DDIM: the end step must be in [1, N-1]");
+  View2<Scalar> x("eqflow::ddim::x", n, d_), eps("eqflow::ddim::eps", n, d_);
+  fill_normal(x, rng, 0);
+  for (int i = last; i >= end; --i) {
+    predict_noise(x, static_cast<double>(i) / last, eps);
+    const double a = schedule_.alpha_bar(i), a_prev = schedule_.alpha_bar(i - 1);
+    // x0 = (x - sqrt(1 - a) eps) / sqrt(a); x <- sqrt(a_prev) x0 + sqrt(1 - a_prev) eps
+    const Scalar c_x = static_cast<Scalar>(std::sqrt(a_prev / a));
+    const Scalar c_eps =
+        static_cast<Scalar>(std::sqrt(1.0 - a_prev) - std::sqrt(a_prev * (1.0 - a) / a));
+    Kokkos::parallel_for(
+        "eqflow::ddim::step", RangePolicy(0, x.size()), KOKKOS_LAMBDA(const std::size_t k) {
+          x.data()[k] = c_x * x.data()[k] + c_eps * eps.data()[k];
+        });
+  }
+  return x;
+}
+
+template <class Scalar>
+std::vector<double> ScoreModel<Scalar>::train(
+    const ConstView& data, const ScoreTrainingSettings& settings, const CounterRng& rng,
+    const std::function<void(std::int64_t, double)>& on_epoch) {
+  ScopedRegion region("eqflow::ScoreModel::train");
+  const std::size_t n = data.extent(0);
+  require_shape(data.extent(1) == d_ && n >= 1, "ScoreModel::train: data must be (N >= 1, d)");
+  // Full mini-batches only (the remainder of a shuffled epoch is dropped).
+  const std::size_t batch = std::min<std::size_t>(settings.batch, n);
+  const std::size_t steps = n / batch;
+  nn::AdamConfig cfg;
+  cfg.weight_decay = settings.weight_decay;
+  nn::Adam<Scalar> adam(model_.parameters().num_parameters(), cfg);
+  DenoisingLoss<Scalar> loss(schedule_);
+  View2<Scalar> x0("eqflow::ScoreModel::batch", batch, d_);
+  std::vector<double> history;
+  for (std::int64_t epoch = 0; epoch < settings.epochs; ++epoch) {
+    const auto order = to_device(random_permutation(n, derive_stream(rng, 1, epoch)), "order");
+    double sum = 0;
+    for (std::size_t step = 0; step < steps; ++step) {
+      gather_rows<Scalar>(data, order, step * batch, x0);
+      model_.zero_gradients();
+      sum += loss.evaluate(model_, x0, derive_stream(rng, 2 + epoch, step), 0, true);
+      adam.step(model_.parameters().values(), model_.parameters().gradients(), settings.lr);
+    }
+    history.push_back(sum / steps);
+    if (on_epoch) on_epoch(epoch, history.back());
+  }
+  return history;
+}
+
+template class ScoreModel<float>;
+template class ScoreModel<double>;
+
+}  // namespace eqflow::diffusion
