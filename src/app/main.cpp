@@ -1,21 +1,26 @@
-// The eqflow command line. For now: --help, --version and `selfcheck`, a tiny end-to-end run
-// of the engine (derivative check and a short equilibrium-flow training on a Gaussian whose
-// score is known exactly). The pipeline stages arrive with the low-dimensional pipeline.
+// The eqflow command line: `run` (every stage of a deck, resumable, MPI seed sweeps), `check`
+// (validate a deck), `summary` (describe an output file), and `selfcheck` (a derivative check
+// and a short equilibrium-flow training on a Gaussian whose score is known exactly).
 #include <fmt/core.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "eqflow/app/pipeline.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/log.hpp"
 #include "eqflow/core/progress.hpp"
 #include "eqflow/core/rng.hpp"
 #include "eqflow/flow/equilibrium_loss.hpp"
+#include "eqflow/io/deck.hpp"
 #include "eqflow/nn/model.hpp"
 #include "eqflow/nn/optimizer.hpp"
+#include "eqflow/parallel/comm.hpp"
 #include "eqflow/version.hpp"
 
 namespace {
@@ -25,9 +30,15 @@ void print_help() {
       "eqflow {}: dynamics that preserve a distribution given by its snapshots\n"
       "(Equilibrium flow, Zhang & Levin, arXiv 2509.17990).\n\n"
       "usage:\n"
-      "  eqflow --help        this text\n"
-      "  eqflow --version     version and git revision\n"
-      "  eqflow selfcheck     check the derivative engine and train a small flow (seconds)\n",
+      "  eqflow run DECK [options]   run (or resume) every stage of the deck\n"
+      "      --set key.path=value    override a deck setting (repeatable)\n"
+      "      --seeds A:B             only flow seeds A..B-1 (job arrays)\n"
+      "      --no-progress           no progress lines\n"
+      "  eqflow check DECK [--set ...]  validate a deck and print the resolved settings\n"
+      "  eqflow summary FILE.h5      describe an output file (run or seed)\n"
+      "  eqflow selfcheck            check the derivative engine, train a small flow\n"
+      "  eqflow --help | --version\n"
+      "Under MPI (mpirun -n P eqflow run DECK) flow seeds are spread over the ranks.\n",
       eqflow::kVersion);
 }
 
@@ -104,6 +115,56 @@ int selfcheck() {
   return 0;
 }
 
+// `eqflow run DECK [--set key=value]... [--seeds A:B] [--no-progress]`
+int run_command(int argc, char** argv, bool check_only) {
+  using namespace eqflow;
+  if (argc < 3) throw Error("usage: eqflow run DECK [--set key.path=value]... [--seeds A:B]");
+  const std::string deck = argv[2];
+  std::vector<std::string> overrides;
+  app::RunOptions options;
+  bool seeds_given = false;
+  for (int i = 3; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--set" && i + 1 < argc) {
+      overrides.push_back(argv[++i]);
+    } else if (arg.rfind("--set=", 0) == 0) {
+      overrides.push_back(arg.substr(6));
+    } else if (arg == "--seeds" && i + 1 < argc) {
+      const std::string range = argv[++i];
+      const auto colon = range.find(':');
+      try {
+        if (colon == std::string::npos) throw std::invalid_argument(range);
+        options.first_seed = std::stoll(range.substr(0, colon));
+        options.last_seed = std::stoll(range.substr(colon + 1));
+      } catch (const std::exception&) {
+        throw Error(fmt::format("--seeds '{}': expected FIRST:LAST (seeds FIRST..LAST-1)", range));
+      }
+      if (options.first_seed < 0 || options.last_seed <= options.first_seed) {
+        throw Error(fmt::format("--seeds '{}': need 0 <= FIRST < LAST", range));
+      }
+      seeds_given = true;
+    } else if (arg == "--no-progress") {
+      options.progress = false;
+    } else {
+      throw Error(fmt::format("unknown option '{}' (see eqflow --help)", arg));
+    }
+  }
+  // The deck is read and validated before MPI or Kokkos start any work.
+  const app::RunConfig config = io::read_deck(deck, overrides);
+  if (seeds_given && options.last_seed > config.experiments) options.last_seed = config.experiments;
+  if (check_only) {
+    fmt::print("# {} is valid; resolved settings:\n{}", deck, io::to_yaml(config));
+    return 0;
+  }
+  parallel::MpiSession mpi(&argc, &argv);
+  const auto comm = parallel::Comm::world();
+  log::set_rank(comm.rank());
+  if (comm.is_root()) fmt::print("# resolved deck\n{}", io::to_yaml(config));
+  Kokkos::ScopeGuard kokkos(argc, argv);
+  app::run_pipeline(config, comm, options);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,15 +173,22 @@ int main(int argc, char** argv) {
       print_help();
       return argc < 2 ? 1 : 0;
     }
-    if (!std::strcmp(argv[1], "--version")) {
+    const std::string command = argv[1];
+    if (command == "--version") {
       fmt::print("{} {} (git {})\n", eqflow::kSoftwareName, eqflow::kVersion, eqflow::kGitRevision);
       return 0;
     }
-    if (!std::strcmp(argv[1], "selfcheck")) {
+    if (command == "selfcheck") {
       Kokkos::ScopeGuard kokkos(argc, argv);
       return selfcheck();
     }
-    throw eqflow::Error(fmt::format("unknown command '{}' (see eqflow --help)", argv[1]));
+    if (command == "run" || command == "check") return run_command(argc, argv, command == "check");
+    if (command == "summary") {
+      if (argc != 3) throw eqflow::Error("usage: eqflow summary FILE.h5");
+      fmt::print("{}", eqflow::app::describe_output(argv[2]));
+      return 0;
+    }
+    throw eqflow::Error(fmt::format("unknown command '{}' (see eqflow --help)", command));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "eqflow: error: %s\n", e.what());
     return 1;

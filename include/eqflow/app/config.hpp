@@ -11,10 +11,10 @@
 namespace eqflow::app {
 
 struct DataConfig {
-  std::int64_t points = 0;   //!< number of points (0: the system's default)
-  std::string file;          //!< `samples`: CSV or HDF5 file of an N x d array
-  std::string dataset;       //!< `samples` from HDF5: the dataset path
-  bool normalise = true;     //!< `samples`: zero mean, unit std per axis
+  std::int64_t points = 0;  //!< number of points (0: the system's default)
+  std::string file;         //!< `samples`: CSV or HDF5 file of an N x d array
+  std::string dataset;      //!< `samples` from HDF5: the dataset path
+  bool normalise = true;    //!< `samples`: zero mean, unit std per axis
 };
 
 struct ScoreConfig {
@@ -25,7 +25,7 @@ struct ScoreConfig {
   double weight_decay = 1e-5;
   std::int64_t diffusion_steps = 100;
   double schedule_delta = 1e-3;
-  std::int64_t samples = 2048;  //!< DDIM samples written to the run file
+  std::int64_t samples = 2048;    //!< DDIM samples written to the run file
   std::int64_t sampling_end = 2;  //!< DDIM runs from step N-1 down to this step
 };
 
@@ -40,7 +40,7 @@ struct FlowConfig {
   double weight_decay = 1e-5;
   std::string divergence = "auto";  //!< auto (exact for d <= 8) | exact | hutchinson | unbiased
   std::int64_t probes = 10;
-  double t = 0.2;                   //!< diffusion time of the training points
+  double t = 0.2;                      //!< diffusion time of the training points
   std::int64_t checkpoint_every = 16;  //!< epochs between checkpoints
 };
 
@@ -90,9 +90,9 @@ struct AnalysisConfig {
 };
 
 struct RunConfig {
-  std::string system;          //!< two_peaks | ring | two_moons | lorenz | samples
-  std::uint64_t seed = 0;      //!< data, score model and analysis seed
-  std::string output = "out";  //!< output directory
+  std::string system;            //!< two_peaks | ring | two_moons | lorenz | samples
+  std::uint64_t seed = 0;        //!< data, score model and analysis seed
+  std::string output = "out";    //!< output directory
   std::int64_t experiments = 1;  //!< flow seeds 0 .. experiments-1
   DataConfig data;
   ScoreConfig score;

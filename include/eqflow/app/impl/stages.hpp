@@ -1,0 +1,37 @@
+// Internals shared by the stage drivers (src/stages): the dataset, model factories from the
+// config, and the analyses of a trained flow.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "eqflow/app/config.hpp"
+#include "eqflow/io/hdf5_file.hpp"
+#include "eqflow/nn/model.hpp"
+#include "eqflow/systems/dataset.hpp"
+
+namespace eqflow::app::impl {
+
+//! The run's dataset: a generated system or the user's samples (validated, normalised).
+systems::Dataset load_dataset(const RunConfig& config);
+
+//! The flow network the config describes, for data of dimension d.
+template <class Scalar>
+std::unique_ptr<nn::Layer<Scalar>> make_flow_network(const RunConfig& config, std::size_t d);
+
+//! "exact" for d <= 8 when the deck says "auto".
+std::string resolved_divergence(const RunConfig& config, std::size_t d);
+
+//! Seeds of the model initialisation and random streams of flow `seed` (a pure function).
+std::uint64_t flow_seed(const RunConfig& config, std::int64_t seed);
+
+//! Every enabled analysis of a trained flow, written under /analysis of `out`.
+void analyse_flow(const RunConfig& config, nn::Model<float>& flow, const systems::Dataset& data,
+                  std::int64_t seed, io::H5File& out);
+
+//! Baselines written under /summary of the run file: untrained random flows (MMD curves,
+//! field similarity) and the MMD noise floor of two disjoint data samples.
+void write_baselines(const RunConfig& config, const systems::Dataset& data, io::H5File& out);
+
+}  // namespace eqflow::app::impl

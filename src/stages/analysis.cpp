@@ -1,0 +1,239 @@
+// Analyses of a trained flow (float64) and the run's baselines: example trajectories, the
+// 2-D velocity field, Lyapunov exponent (reference procedure) and spectrum, distribution
+// preservation (MMD^2 curves) and, for lorenz, the similarity to the true field.
+#include <fmt/core.h>
+
+#include <cmath>
+
+#include "eqflow/app/impl/stages.hpp"
+#include "eqflow/core/batching.hpp"
+#include "eqflow/core/log.hpp"
+#include "eqflow/core/profiling.hpp"
+#include "eqflow/core/rng.hpp"
+#include "eqflow/diffusion/noise_schedule.hpp"
+#include "eqflow/dynamics/integrators.hpp"
+#include "eqflow/dynamics/lyapunov.hpp"
+#include "eqflow/dynamics/mmd.hpp"
+#include "eqflow/dynamics/similarity.hpp"
+#include "eqflow/dynamics/vector_field.hpp"
+
+namespace eqflow::app::impl {
+namespace {
+
+// Random streams of the analyses: the same points for every seed, so curves compare.
+enum Purpose : std::uint64_t { kTrajectory = 11, kMmd = 12, kNoiseFloor = 13, kSimilarity = 14 };
+
+// `count` distinct random rows of the data (float64 on the device), skipping the first
+// `skip` rows of the permutation (disjoint subsets from the same stream).
+View2<double> subset(const systems::Dataset& data, std::size_t count, std::uint64_t seed,
+                     Purpose purpose, std::size_t skip = 0) {
+  count = std::min(count, data.n - std::min(skip, data.n));
+  const auto perm = random_permutation(data.n, CounterRng(seed, purpose));
+  View2<double> out("eqflow::analysis::subset", count, data.d);
+  auto h = Kokkos::create_mirror_view(out);
+  for (std::size_t i = 0; i < count; ++i) {
+    for (std::size_t j = 0; j < data.d; ++j) h(i, j) = data.at(perm[skip + i], j);
+  }
+  Kokkos::deep_copy(out, h);
+  return out;
+}
+
+template <class T>
+std::vector<double> to_vector(const T& view) {
+  auto h = Kokkos::create_mirror_view_and_copy(HostSpace(), view);
+  return std::vector<double>(h.data(), h.data() + h.size());
+}
+
+bool is_lorenz_frame(const RunConfig& c, const systems::Dataset& data) {
+  return c.system == "lorenz" && data.d == 3;
+}
+
+dynamics::LorenzField<double> true_lorenz(const systems::Dataset& data) {
+  return dynamics::LorenzField<double>({}, {data.mean[0], data.mean[1], data.mean[2]},
+                                       {data.scale[0], data.scale[1], data.scale[2]});
+}
+
+// Points at which fields are compared: data scaled by sqrt(a_t) (the reference's "Uniqueness").
+View2<double> similarity_points(const RunConfig& c, const systems::Dataset& data) {
+  auto x =
+      subset(data, static_cast<std::size_t>(c.analysis.similarity.points), c.seed, kSimilarity);
+  const auto schedule = diffusion::NoiseSchedule::cosine(static_cast<int>(c.score.diffusion_steps),
+                                                         c.score.schedule_delta);
+  const double s = std::sqrt(schedule.alpha_bar(schedule.index(c.flow.t)));
+  Kokkos::parallel_for(
+      "eqflow::analysis::scale", RangePolicy(0, x.size()),
+      KOKKOS_LAMBDA(const std::size_t i) { x.data()[i] *= s; });
+  return x;
+}
+
+void write_field_grid(dynamics::VectorField<double>& field, const systems::Dataset& data,
+                      io::H5File& out) {
+  const std::size_t g = 41;
+  std::vector<double> lo(2), hi(2);
+  for (std::size_t j = 0; j < 2; ++j) {
+    lo[j] = hi[j] = data.at(0, j);
+    for (std::size_t i = 0; i < data.n; ++i) {
+      lo[j] = std::min(lo[j], data.at(i, j));
+      hi[j] = std::max(hi[j], data.at(i, j));
+    }
+    const double pad = 0.1 * (hi[j] - lo[j]);
+    lo[j] -= pad, hi[j] += pad;
+  }
+  std::vector<double> xs(g), ys(g);
+  for (std::size_t i = 0; i < g; ++i) {
+    xs[i] = lo[0] + (hi[0] - lo[0]) * i / (g - 1);
+    ys[i] = lo[1] + (hi[1] - lo[1]) * i / (g - 1);
+  }
+  View2<double> p("eqflow::analysis::grid", g * g, 2), v("eqflow::analysis::grid_v", g * g, 2);
+  auto h = Kokkos::create_mirror_view(p);
+  for (std::size_t r = 0; r < g; ++r) {
+    for (std::size_t q = 0; q < g; ++q) h(r * g + q, 0) = xs[q], h(r * g + q, 1) = ys[r];
+  }
+  Kokkos::deep_copy(p, h);
+  field.velocity(p, v);
+  const auto hv = to_vector(v);
+  std::vector<double> u(g * g), w(g * g);
+  for (std::size_t i = 0; i < g * g; ++i) u[i] = hv[2 * i], w[i] = hv[2 * i + 1];
+  out.write("/analysis/field/x", xs);
+  out.write("/analysis/field/y", ys);
+  out.write("/analysis/field/u", u, {g, g});
+  out.write("/analysis/field/v", w, {g, g});
+  out.set_attribute("/analysis/field", "description",
+                    "velocity (u, v)[iy, ix] of the flow (evaluation mode) on the grid x, y");
+}
+
+}  // namespace
+
+void analyse_flow(const RunConfig& c, nn::Model<float>& flow, const systems::Dataset& data,
+                  std::int64_t seed, io::H5File& out) {
+  ScopedRegion region("eqflow::analyse_flow");
+  const std::size_t d = data.d;
+  nn::Model<double> model(make_flow_network<double>(c, d), 0);
+  dynamics::copy_parameters(flow, model);
+  dynamics::ModelField<double> field(model, nn::Mode::Eval);
+  const auto& a = c.analysis;
+  const std::uint64_t key = flow_seed(c, seed);
+
+  {  // Example trajectories from data points.
+    const auto x0 = subset(data, 8, c.seed, kTrajectory);
+    const auto steps = static_cast<std::size_t>(a.trajectory_steps);
+    const std::size_t every = std::max<std::size_t>(1, steps / 500);
+    const auto traj = dynamics::integrate<double>(field, x0, a.trajectory_dt, steps, every);
+    out.write("/analysis/trajectory", to_vector(traj),
+              {traj.extent(0), traj.extent(1), traj.extent(2)});
+    out.set_attribute("/analysis/trajectory", "dt", a.trajectory_dt * static_cast<double>(every));
+    out.set_attribute("/analysis/trajectory", "description",
+                      "(frames, trajectories, d) RK4 trajectories of the flow from data points");
+  }
+  if (d == 2) write_field_grid(field, data, out);
+
+  if (a.lyapunov.enabled) {
+    dynamics::LyapunovSettings s;
+    s.trajectories = static_cast<std::size_t>(a.lyapunov.trajectories);
+    s.steps = static_cast<std::size_t>(a.lyapunov.steps);
+    s.dt = a.lyapunov.dt;
+    s.bound = a.lyapunov.max_abs;
+    s.starts_per_try = static_cast<std::size_t>(a.lyapunov.batch);
+    s.max_tries = static_cast<std::size_t>(a.lyapunov.tries);
+    s.perturbation = a.lyapunov.sigma;
+    s.segment = static_cast<std::size_t>(a.lyapunov.tau);
+    s.seed = mix64(key ^ 0x4c79ull);
+    const auto r = dynamics::lyapunov_reference(field, s);
+    out.write("/analysis/lyapunov/exponent", r.exponent);
+    out.write("/analysis/lyapunov/exponent_speed", r.exponent_speed_normalised);
+    out.write("/analysis/lyapunov/mean_speed", r.mean_speed);
+    out.write("/analysis/lyapunov/stable", static_cast<double>(r.stable_count));
+    out.write("/analysis/lyapunov/tries", static_cast<std::int64_t>(r.tries));
+    out.write("/analysis/lyapunov/distance_curve", r.distance_curve);
+    out.set_attribute("/analysis/lyapunov/exponent", "units", "1 / time");
+    out.set_attribute("/analysis/lyapunov", "dt", s.dt);
+    out.set_attribute("/analysis/lyapunov", "tau", static_cast<std::int64_t>(s.segment));
+    out.set_attribute("/analysis/lyapunov", "description",
+                      "reference procedure: lambda = (log d_end - log d_start) / (tau dt); "
+                      "exponent_speed = (log d_end - log d_start) / mean speed");
+    log::info("seed {}: Lyapunov exponent {:+.4f} from {} stable trajectories", seed, r.exponent,
+              r.stable_count);
+  }
+  if (a.spectrum.enabled) {
+    dynamics::SpectrumSettings s;
+    s.trajectories = static_cast<std::size_t>(a.spectrum.trajectories);
+    s.dt = a.spectrum.dt;
+    s.transient_steps = static_cast<std::size_t>(a.spectrum.transient);
+    s.steps = static_cast<std::size_t>(a.spectrum.steps);
+    s.qr_every = static_cast<std::size_t>(a.spectrum.qr_every);
+    // Start on the data, where the flow is trained (standard-normal starts may leave it).
+    const auto x0 = subset(data, s.trajectories, c.seed, kTrajectory);
+    const auto r = dynamics::lyapunov_spectrum(field, x0, s);
+    out.write("/analysis/spectrum/exponents", r.exponents);
+    out.write("/analysis/spectrum/per_trajectory", r.per_trajectory,
+              {r.per_trajectory.size() / d, d});
+    out.set_attribute("/analysis/spectrum", "time", r.time);
+    out.set_attribute("/analysis/spectrum", "description",
+                      "Benettin spectrum: tangent dynamics through exact JVPs, QR every "
+                      "qr_every steps, per unit time, descending");
+  }
+  if (a.mmd.enabled) {
+    const auto x = subset(data, static_cast<std::size_t>(a.mmd.points), c.seed, kMmd);
+    const auto curve =
+        dynamics::mmd2_curve<double>(field, x, a.mmd.dt, static_cast<std::size_t>(a.mmd.steps),
+                                     static_cast<std::size_t>(a.mmd.every), a.mmd.bandwidth);
+    out.write("/analysis/mmd/time", curve.times);
+    out.write("/analysis/mmd/learned", curve.mmd2);
+    out.set_attribute("/analysis/mmd", "bandwidth", a.mmd.bandwidth);
+    out.set_attribute("/analysis/mmd", "description",
+                      "unbiased RBF MMD^2 between data points and their RK4 images");
+  }
+  if (a.similarity.enabled && is_lorenz_frame(c, data)) {
+    auto truth = true_lorenz(data);
+    const auto x = similarity_points(c, data);
+    out.write("/analysis/similarity", dynamics::field_similarity<double>(field, truth, x));
+    out.set_attribute("/analysis/similarity", "description",
+                      "|cosine| between the flattened learned and true Lorenz velocities at "
+                      "data points scaled by sqrt(a_t)");
+  }
+}
+
+void write_baselines(const RunConfig& c, const systems::Dataset& data, io::H5File& out) {
+  ScopedRegion region("eqflow::write_baselines");
+  const auto& a = c.analysis;
+  const std::size_t d = data.d;
+  const auto random_flows = static_cast<std::size_t>(a.mmd.random_flows);
+  std::vector<double> random_mmd, random_similarity, times;
+  for (std::size_t r = 0; r < random_flows; ++r) {
+    nn::Model<double> model(make_flow_network<double>(c, d), mix64(c.seed ^ (0xBA5E0000ull + r)));
+    dynamics::ModelField<double> field(model, nn::Mode::Eval);
+    if (a.mmd.enabled) {
+      const auto x = subset(data, static_cast<std::size_t>(a.mmd.points), c.seed, kMmd);
+      const auto curve =
+          dynamics::mmd2_curve<double>(field, x, a.mmd.dt, static_cast<std::size_t>(a.mmd.steps),
+                                       static_cast<std::size_t>(a.mmd.every), a.mmd.bandwidth);
+      times = curve.times;
+      random_mmd.insert(random_mmd.end(), curve.mmd2.begin(), curve.mmd2.end());
+    }
+    if (a.similarity.enabled && is_lorenz_frame(c, data)) {
+      auto truth = true_lorenz(data);
+      random_similarity.push_back(
+          dynamics::field_similarity<double>(field, truth, similarity_points(c, data)));
+    }
+  }
+  if (a.mmd.enabled) {
+    const auto points = static_cast<std::size_t>(a.mmd.points);
+    if (data.n >= 2 * points) {
+      const auto x = subset(data, points, c.seed, kNoiseFloor);
+      const auto y = subset(data, points, c.seed, kNoiseFloor, points);
+      out.write("/summary/mmd/noise_floor", dynamics::mmd2_rbf<double>(x, y, a.mmd.bandwidth));
+      out.set_attribute("/summary/mmd/noise_floor", "description",
+                        "MMD^2 between two disjoint random data samples of the same size");
+    }
+    if (!random_mmd.empty()) {
+      if (!out.exists("/summary/mmd/time")) out.write("/summary/mmd/time", times);
+      out.write("/summary/mmd/random", random_mmd, {random_flows, times.size()});
+      out.set_attribute("/summary/mmd/random", "description", "untrained random flows");
+    }
+  }
+  if (!random_similarity.empty()) {
+    out.write("/summary/similarity_random", random_similarity);
+  }
+}
+
+}  // namespace eqflow::app::impl

@@ -1,0 +1,69 @@
+// The run's dataset and flow networks as the config describes them.
+#include <fmt/core.h>
+
+#include "eqflow/app/impl/stages.hpp"
+#include "eqflow/core/error.hpp"
+#include "eqflow/core/rng.hpp"
+#include "eqflow/io/matrix_file.hpp"
+#include "eqflow/systems/toy_systems.hpp"
+
+namespace eqflow::app::impl {
+
+systems::Dataset load_dataset(const RunConfig& c) {
+  const auto points = static_cast<std::size_t>(c.data.points);
+  if (c.system == "samples") {
+    const auto& file = c.data.file;
+    const auto ext = file.substr(file.find_last_of('.') + 1);
+    const io::Matrix m = (ext == "h5" || ext == "hdf5") ? io::read_matrix_hdf5(file, c.data.dataset)
+                                                        : io::read_matrix_csv(file);
+    if (m.rows < 4) throw IoError(file, fmt::format("{} rows; need at least 4 snapshots", m.rows));
+    systems::Dataset data = systems::make_dataset("samples", m.rows, m.cols);
+    data.values = m.values;
+    if (c.data.normalise) systems::normalise_per_axis(data);
+    return data;
+  }
+  if (c.system == "two_peaks") {
+    systems::TwoPeaksSettings s;
+    if (points > 0) s.n = points;
+    return systems::make_two_peaks(s, c.seed);
+  }
+  if (c.system == "ring") {
+    systems::RingSettings s;
+    if (points > 0) s.n = points;
+    return systems::make_ring(s, c.seed);
+  }
+  if (c.system == "two_moons") {
+    systems::TwoMoonsSettings s;
+    if (points > 0) s.n = points;
+    return systems::make_two_moons(s, c.seed);
+  }
+  if (c.system == "lorenz") {
+    systems::LorenzSettings s;
+    if (points > 0) s.steps = std::max<std::size_t>(1, points / s.trajectories);
+    return systems::make_lorenz(s, c.seed);
+  }
+  throw Error(fmt::format("unknown system '{}'", c.system));
+}
+
+template <class Scalar>
+std::unique_ptr<nn::Layer<Scalar>> make_flow_network(const RunConfig& c, std::size_t d) {
+  const auto hidden = static_cast<std::size_t>(c.flow.hidden);
+  if (c.flow.model == "mlp") return nn::make_flow_mlp<Scalar>(d, hidden, c.flow.final_norm);
+  return nn::make_flow_kernel<Scalar>(d, hidden, static_cast<int>(c.flow.frequencies),
+                                      c.flow.final_norm);
+}
+
+std::string resolved_divergence(const RunConfig& c, std::size_t d) {
+  if (c.flow.divergence != "auto") return c.flow.divergence;
+  return d <= 8 ? "exact" : "hutchinson";
+}
+
+std::uint64_t flow_seed(const RunConfig& c, std::int64_t seed) {
+  return mix64(mix64(c.seed) ^ (0x466c6f77ull + static_cast<std::uint64_t>(seed)));
+}
+
+template std::unique_ptr<nn::Layer<float>> make_flow_network<float>(const RunConfig&, std::size_t);
+template std::unique_ptr<nn::Layer<double>> make_flow_network<double>(const RunConfig&,
+                                                                      std::size_t);
+
+}  // namespace eqflow::app::impl
