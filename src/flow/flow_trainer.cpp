@@ -54,7 +54,7 @@ void FlowTrainer<Scalar>::run(std::int64_t until,
   const Scalar sa = static_cast<Scalar>(std::sqrt(alpha_bar_));
   const Scalar sn = static_cast<Scalar>(std::sqrt(1.0 - alpha_bar_));
   const auto x0 = x0_, xt = xt_;
-  for (; epoch_ < until; ++epoch_) {
+  while (epoch_ < until) {
     const auto order = to_device(random_permutation(n, derive_stream(rng_, 1, epoch_)), "order");
     double sum = 0;
     for (std::size_t step = 0; step < steps; ++step) {
@@ -72,7 +72,8 @@ void FlowTrainer<Scalar>::run(std::int64_t until,
       adam_.step(flow_.parameters().values(), flow_.parameters().gradients(), settings_.lr);
     }
     history_.push_back(sum / steps);
-    if (on_epoch) on_epoch(epoch_, history_.back());
+    ++epoch_;  // before the callback: a checkpoint taken there resumes at the next epoch
+    if (on_epoch) on_epoch(epoch_ - 1, history_.back());
   }
 }
 
