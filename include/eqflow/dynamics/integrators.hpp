@@ -1,0 +1,64 @@
+// Classical fourth-order Runge-Kutta for batches of points under a VectorField, alone (Rk4)
+// or together with tangent vectors on the variational equation dT/dt = J(x) T (TangentRk4,
+// for Lyapunov spectra). A stepper owns its scratch Views, allocated once for a batch shape,
+// so a long integration allocates nothing per step.
+#pragma once
+
+#include <cstddef>
+
+#include "eqflow/core/kokkos_types.hpp"
+#include "eqflow/dynamics/vector_field.hpp"
+
+namespace eqflow::dynamics {
+
+//! RK4 stepper with scratch for a batch of N points in d dimensions:
+//!   k1 = v(x), k2 = v(x + dt/2 k1), k3 = v(x + dt/2 k2), k4 = v(x + dt k3),
+//!   x <- x + dt/6 (k1 + 2 k2 + 2 k3 + k4).
+template <class Scalar>
+class Rk4 {
+ public:
+  Rk4(std::size_t n, std::size_t d);
+  //! One step in place; x (N, d). Throws ShapeError on a batch of another shape or a field
+  //! of another dimension.
+  void step(VectorField<Scalar>& field, const View2<Scalar>& x, Scalar dt);
+  //! k1 of the last step: the velocity at the state the step started from. (N, d)
+  View2<Scalar> first_velocity() const { return k1_; }
+
+ private:
+  View2<Scalar> k1_, k_, stage_, acc_;  // (N, d) each
+};
+
+//! RK4 on the pair (x, T) with dx/dt = v(x), dT/dt = J(x) T: K tangents per point, tangent
+//! row k*N + n belongs to point n. Both use the same stages, so T stays the exact RK4
+//! linearisation of the state update.
+template <class Scalar>
+class TangentRk4 {
+ public:
+  TangentRk4(std::size_t n, std::size_t d, std::size_t tangents);
+  //! One step in place; x (N, d), t (K*N, d).
+  void step(VectorField<Scalar>& field, const View2<Scalar>& x, const View2<Scalar>& t, Scalar dt);
+
+ private:
+  View2<Scalar> kx_, sx_, ax_;  // (N, d) stage derivative, stage point, accumulator
+  View2<Scalar> kt_, st_, at_;  // (K*N, d) the same for the tangents
+};
+
+//! One RK4 step in place (allocates its scratch: for loops use Rk4). x (N, d).
+template <class Scalar>
+void rk4_step(VectorField<Scalar>& field, const View2<Scalar>& x, Scalar dt);
+
+//! Integrates `steps` RK4 steps of size dt from x0 (N, d) and returns the recorded
+//! trajectory (frames, N, d): frame f is the state after f * record_every steps, for
+//! f = 0 .. steps / record_every (integer division; frame 0 is x0). record_every >= 1.
+template <class Scalar>
+View3<Scalar> integrate(VectorField<Scalar>& field,
+                        const Kokkos::View<const Scalar**, Layout, MemSpace>& x0, Scalar dt,
+                        std::size_t steps, std::size_t record_every = 1);
+
+//! Integrates `steps` RK4 steps of size dt from x0 (N, d); returns only the end state (N, d).
+template <class Scalar>
+View2<Scalar> integrate_end(VectorField<Scalar>& field,
+                            const Kokkos::View<const Scalar**, Layout, MemSpace>& x0, Scalar dt,
+                            std::size_t steps);
+
+}  // namespace eqflow::dynamics
