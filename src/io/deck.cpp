@@ -75,7 +75,8 @@ class DeckReader {
       }
     }
   }
-  void choice(const std::string& name, std::string& value, const std::vector<std::string>& options) {
+  void choice(const std::string& name, std::string& value,
+              const std::vector<std::string>& options) {
     if (const auto node = child(name)) {
       value = convert<std::string>(node, name);
       if (std::find(options.begin(), options.end(), value) == options.end()) {
@@ -277,7 +278,8 @@ void validate_cross_fields(const app::RunConfig& c, const std::string& source) {
   }
   if (c.system == "samples") {
     if (c.data.file.empty()) fail("data.file", "required for system 'samples' (CSV or HDF5 file)");
-    if (!std::ifstream(c.data.file)) fail("data.file", fmt::format("cannot read '{}'", c.data.file));
+    if (!std::ifstream(c.data.file))
+      fail("data.file", fmt::format("cannot read '{}'", c.data.file));
     const auto ext = c.data.file.substr(c.data.file.find_last_of('.') + 1);
     if ((ext == "h5" || ext == "hdf5") && c.data.dataset.empty()) {
       fail("data.dataset", "required for an HDF5 data.file (the path of the N x d dataset)");

@@ -9,7 +9,9 @@
 
 namespace eqflow::parallel {
 namespace {
-MPI_Comm handle(const std::shared_ptr<void>& p) { return *static_cast<MPI_Comm*>(p.get()); }
+MPI_Comm handle(const std::shared_ptr<void>& p) {
+  return *static_cast<MPI_Comm*>(p.get());
+}
 void check(int code, const char* what) {
   if (code != MPI_SUCCESS) throw Error(std::string("MPI error in ") + what);
 }
@@ -46,22 +48,23 @@ Comm Comm::world() {
   return c;
 }
 
-void Comm::barrier() const { check(MPI_Barrier(handle(comm_)), "MPI_Barrier"); }
+void Comm::barrier() const {
+  check(MPI_Barrier(handle(comm_)), "MPI_Barrier");
+}
 
 void Comm::allreduce_sum(std::vector<double>& values) const {
   allreduce_sum(values.data(), values.size());
 }
 
 void Comm::allreduce_sum(float* values, std::size_t n) const {
-  check(MPI_Allreduce(MPI_IN_PLACE, values, static_cast<int>(n), MPI_FLOAT, MPI_SUM,
-                      handle(comm_)),
+  check(MPI_Allreduce(MPI_IN_PLACE, values, static_cast<int>(n), MPI_FLOAT, MPI_SUM, handle(comm_)),
         "MPI_Allreduce");
 }
 
 void Comm::allreduce_sum(double* values, std::size_t n) const {
-  check(MPI_Allreduce(MPI_IN_PLACE, values, static_cast<int>(n), MPI_DOUBLE, MPI_SUM,
-                      handle(comm_)),
-        "MPI_Allreduce");
+  check(
+      MPI_Allreduce(MPI_IN_PLACE, values, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, handle(comm_)),
+      "MPI_Allreduce");
 }
 
 bool Comm::all(bool value) const {

@@ -49,7 +49,6 @@ class Comm {
 };
 
 //! Seeds [first, last) handed out round-robin: rank r gets first + r, first + r + P, ...
-std::vector<std::int64_t> seeds_for_rank(std::int64_t first, std::int64_t last, int rank,
-                                         int size);
+std::vector<std::int64_t> seeds_for_rank(std::int64_t first, std::int64_t last, int rank, int size);
 
 }  // namespace eqflow::parallel
