@@ -327,6 +327,8 @@ std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
                           const RunOptions& options) {
   Timer timer;
   const bool progress = options.progress && comm.is_root();
+  // Stage 1: data (every rank, deterministic; bad data stops the run before any output).
+  const systems::Dataset data = impl::load_dataset(config);
   if (comm.is_root()) {
     fs::create_directories(fs::path(config.output) / "seeds");
     fs::create_directories(fs::path(config.output) / "checkpoints");
@@ -334,9 +336,6 @@ std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
               config.experiments, config.output, comm.size());
   }
   comm.barrier();
-
-  // Stage 1: data (every rank, deterministic).
-  const systems::Dataset data = impl::load_dataset(config);
   log::info("data: {} points in {} dimensions{}", data.n, data.d,
             data.normalised ? " (normalised per axis)" : "");
   const auto device_data = to_device(data);
