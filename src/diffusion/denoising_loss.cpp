@@ -38,13 +38,7 @@ int NoiseSchedule::index(double t) const {
 }
 
 template <class Scalar>
-double DenoisingLoss<Scalar>::evaluate(nn::Model<Scalar>& model, const ConstView& x0,
-                                       const CounterRng& rng, std::uint64_t first_sample,
-                                       bool gradient) {
-  ScopedRegion region("eqflow::DenoisingLoss");
-  const std::size_t batch = x0.extent(0), d = x0.extent(1);
-  require_shape(model.in_features() == d + 1 && model.out_features() == d,
-                "DenoisingLoss: the score model must map d+1 inputs to d outputs");
+void DenoisingLoss<Scalar>::prepare(std::size_t batch, std::size_t d) {
   if (alpha_bar_.extent(0) == 0) {
     alpha_bar_ = View1<double>("eqflow::DenoisingLoss::alpha_bar", schedule_.steps());
     auto host = Kokkos::create_mirror_view(alpha_bar_);
@@ -56,22 +50,63 @@ double DenoisingLoss<Scalar>::evaluate(nn::Model<Scalar>& model, const ConstView
     noise_ = View2<Scalar>("eqflow::DenoisingLoss::noise", batch, d);
     prediction_ = View2<Scalar>("eqflow::DenoisingLoss::prediction", batch, d);
     grad_output_ = View2<Scalar>("eqflow::DenoisingLoss::grad_output", batch, d);
+    times_ = View1<double>("eqflow::DenoisingLoss::times", batch);
   }
-  const auto input = input_, noise = noise_, prediction = prediction_, grad = grad_output_;
-  const auto alpha_bar = alpha_bar_;
-  const int last = schedule_.steps() - 1;
+}
+
+template <class Scalar>
+double DenoisingLoss<Scalar>::evaluate(nn::Model<Scalar>& model, const ConstView& x0,
+                                       const CounterRng& rng, std::uint64_t first_sample,
+                                       bool gradient) {
+  const std::size_t batch = x0.extent(0), d = x0.extent(1);
+  prepare(batch, d);
+  const auto noise = noise_;
+  const auto times = times_;
   // Sample n uses counters n (d+1) for t and n (d+1) + 1 + j for eps_j.
   Kokkos::parallel_for(
       "eqflow::DenoisingLoss::noise", RangePolicy(0, batch), KOKKOS_LAMBDA(const std::size_t b) {
         const std::uint64_t base = (first_sample + b) * (d + 1);
-        const double t = rng.uniform(base);
+        times(b) = rng.uniform(base);
+        for (std::size_t j = 0; j < d; ++j)
+          noise(b, j) = static_cast<Scalar>(rng.normal(base + 1 + j));
+      });
+  return compute(model, x0, gradient);
+}
+
+template <class Scalar>
+double DenoisingLoss<Scalar>::evaluate_with_noise(nn::Model<Scalar>& model, const ConstView& x0,
+                                                  const View1<const double>& t,
+                                                  const ConstView& eps, bool gradient) {
+  const std::size_t batch = x0.extent(0), d = x0.extent(1);
+  require_shape(t.extent(0) == batch && eps.extent(0) == batch && eps.extent(1) == d,
+                "DenoisingLoss: t must be (B) and eps (B, d)");
+  prepare(batch, d);
+  Kokkos::deep_copy(times_, t);
+  Kokkos::deep_copy(noise_, eps);
+  return compute(model, x0, gradient);
+}
+
+template <class Scalar>
+double DenoisingLoss<Scalar>::compute(nn::Model<Scalar>& model, const ConstView& x0,
+                                      bool gradient) {
+  ScopedRegion region("eqflow::DenoisingLoss");
+  const std::size_t batch = x0.extent(0), d = x0.extent(1);
+  require_shape(model.in_features() == d + 1 && model.out_features() == d,
+                "DenoisingLoss: the score model must map d+1 inputs to d outputs");
+  const auto input = input_, noise = noise_, prediction = prediction_, grad = grad_output_;
+  const auto alpha_bar = alpha_bar_;
+  const auto times = times_;
+  const int last = schedule_.steps() - 1;
+  // x_t = sqrt(a_i) x0 + sqrt(1 - a_i) eps with i = floor(t (N-1)); the network sees 2t - 1.
+  Kokkos::parallel_for(
+      "eqflow::DenoisingLoss::diffuse", RangePolicy(0, batch), KOKKOS_LAMBDA(const std::size_t b) {
+        const double t = times(b);
         const int i = math::clamp(static_cast<int>(t * last), 0, last);
         const double a = alpha_bar(i);
         const double sa = math::sqrt(a), sn = math::sqrt(1.0 - a);
         for (std::size_t j = 0; j < d; ++j) {
-          const double e = rng.normal(base + 1 + j);
-          noise(b, j) = static_cast<Scalar>(e);
-          input(b, j) = static_cast<Scalar>(sa * static_cast<double>(x0(b, j)) + sn * e);
+          input(b, j) = static_cast<Scalar>(sa * static_cast<double>(x0(b, j)) +
+                                            sn * static_cast<double>(noise(b, j)));
         }
         input(b, d) = static_cast<Scalar>(2.0 * t - 1.0);
       });

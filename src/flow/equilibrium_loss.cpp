@@ -51,9 +51,62 @@ int EquilibriumLoss<Scalar>::tangents_per_sample(std::size_t d) const {
 }
 
 template <class Scalar>
+void EquilibriumLoss<Scalar>::resize(std::size_t batch, std::size_t d) {
+  const std::size_t rows = static_cast<std::size_t>(tangents_per_sample(d)) * batch;
+  if (velocity_.extent(0) == batch && velocity_.extent(1) == d && tangent_in_.extent(0) == rows) {
+    return;
+  }
+  velocity_ = View2<Scalar>("eqflow::EquilibriumLoss::velocity", batch, d);
+  grad_velocity_ = View2<Scalar>("eqflow::EquilibriumLoss::grad_velocity", batch, d);
+  tangent_in_ = View2<Scalar>("eqflow::EquilibriumLoss::tangent_in", rows, d);
+  tangent_out_ = View2<Scalar>("eqflow::EquilibriumLoss::tangent_out", rows, d);
+  grad_tangent_ = View2<Scalar>("eqflow::EquilibriumLoss::grad_tangent", rows, d);
+  divergence_ = View1<Scalar>("eqflow::EquilibriumLoss::divergence", batch);
+  residual_ = View1<Scalar>("eqflow::EquilibriumLoss::residual", batch);
+  r1_ = View1<Scalar>("eqflow::EquilibriumLoss::r1", batch);
+  r2_ = View1<Scalar>("eqflow::EquilibriumLoss::r2", batch);
+}
+
+template <class Scalar>
 double EquilibriumLoss<Scalar>::evaluate(nn::Model<Scalar>& model, const ConstView& x,
                                          const ConstView& score, const CounterRng& rng,
                                          std::uint64_t first_sample, nn::Mode mode, bool gradient) {
+  const std::size_t batch = x.extent(0), d = x.extent(1);
+  resize(batch, d);
+  const std::size_t k_count = static_cast<std::size_t>(tangents_per_sample(d));
+  const bool exact = estimator_ == DivergenceEstimator::Exact;
+  const auto tin = tangent_in_;
+  // Tangent directions: basis vectors e_k, or probes z_k with counter ((n K) + k) d + j.
+  Kokkos::parallel_for(
+      "eqflow::EquilibriumLoss::directions", RangePolicy(0, tin.size()),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t r = i / d, j = i % d;
+        const std::size_t k = r / batch, b = r % batch;
+        tin(r, j) =
+            exact ? Scalar(k == j ? 1 : 0)
+                  : static_cast<Scalar>(rng.normal(((first_sample + b) * k_count + k) * d + j));
+      });
+  return compute(model, x, score, mode, gradient);
+}
+
+template <class Scalar>
+double EquilibriumLoss<Scalar>::evaluate_with_probes(nn::Model<Scalar>& model, const ConstView& x,
+                                                     const ConstView& score,
+                                                     const ConstView& probes, nn::Mode mode,
+                                                     bool gradient) {
+  if (estimator_ == DivergenceEstimator::Exact) {
+    return evaluate(model, x, score, CounterRng(), 0, mode, gradient);
+  }
+  resize(x.extent(0), x.extent(1));
+  require_shape(probes.extent(0) == tangent_in_.extent(0) && probes.extent(1) == x.extent(1),
+                "EquilibriumLoss: probes must be (K*B, d)");
+  Kokkos::deep_copy(tangent_in_, probes);
+  return compute(model, x, score, mode, gradient);
+}
+
+template <class Scalar>
+double EquilibriumLoss<Scalar>::compute(nn::Model<Scalar>& model, const ConstView& x,
+                                        const ConstView& score, nn::Mode mode, bool gradient) {
   ScopedRegion region("eqflow::EquilibriumLoss");
   const std::size_t batch = x.extent(0), d = x.extent(1);
   require_shape(model.in_features() == d && model.out_features() == d,
@@ -62,34 +115,12 @@ double EquilibriumLoss<Scalar>::evaluate(nn::Model<Scalar>& model, const ConstVi
                 "EquilibriumLoss: scores must have the shape of the points");
   const std::size_t k_count = static_cast<std::size_t>(tangents_per_sample(d));
   const std::size_t rows = k_count * batch;
-  if (velocity_.extent(0) != batch || velocity_.extent(1) != d || tangent_in_.extent(0) != rows) {
-    velocity_ = View2<Scalar>("eqflow::EquilibriumLoss::velocity", batch, d);
-    grad_velocity_ = View2<Scalar>("eqflow::EquilibriumLoss::grad_velocity", batch, d);
-    tangent_in_ = View2<Scalar>("eqflow::EquilibriumLoss::tangent_in", rows, d);
-    tangent_out_ = View2<Scalar>("eqflow::EquilibriumLoss::tangent_out", rows, d);
-    grad_tangent_ = View2<Scalar>("eqflow::EquilibriumLoss::grad_tangent", rows, d);
-    divergence_ = View1<Scalar>("eqflow::EquilibriumLoss::divergence", batch);
-    residual_ = View1<Scalar>("eqflow::EquilibriumLoss::residual", batch);
-    r1_ = View1<Scalar>("eqflow::EquilibriumLoss::r1", batch);
-    r2_ = View1<Scalar>("eqflow::EquilibriumLoss::r2", batch);
-  }
   const auto v = velocity_, tin = tangent_in_, tout = tangent_out_;
   const auto gv = grad_velocity_, gt = grad_tangent_;
   const auto div = divergence_, res = residual_, r1 = r1_, r2 = r2_;
   const bool exact = estimator_ == DivergenceEstimator::Exact;
   const bool unbiased = estimator_ == DivergenceEstimator::Unbiased;
   const std::size_t half = unbiased ? k_count / 2 : k_count;
-
-  // Tangent directions: basis vectors e_k, or probes z_k with counter ((n K) + k) d + j.
-  Kokkos::parallel_for(
-      "eqflow::EquilibriumLoss::directions", RangePolicy(0, rows * d),
-      KOKKOS_LAMBDA(const std::size_t i) {
-        const std::size_t r = i / d, j = i % d;
-        const std::size_t k = r / batch, b = r % batch;
-        tin(r, j) =
-            exact ? Scalar(k == j ? 1 : 0)
-                  : static_cast<Scalar>(rng.normal(((first_sample + b) * k_count + k) * d + j));
-      });
 
   model.forward(x, velocity_, mode);
   model.forward_tangent(tangent_in_, tangent_out_);

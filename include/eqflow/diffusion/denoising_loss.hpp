@@ -22,11 +22,20 @@ class DenoisingLoss {
   double evaluate(nn::Model<Scalar>& model, const ConstView& x0, const CounterRng& rng,
                   std::uint64_t first_sample, bool gradient);
 
+  //! The same with the diffusion times t (B) in [0, 1] and the noise eps (B, d) given instead
+  //! of drawn (cross-checks against other implementations).
+  double evaluate_with_noise(nn::Model<Scalar>& model, const ConstView& x0,
+                             const View1<const double>& t, const ConstView& eps, bool gradient);
+
   const NoiseSchedule& schedule() const { return schedule_; }
 
  private:
+  void prepare(std::size_t batch, std::size_t d);
+  double compute(nn::Model<Scalar>& model, const ConstView& x0, bool gradient);
+
   NoiseSchedule schedule_;
   View1<double> alpha_bar_;    // (N) device copy of the schedule
+  View1<double> times_;        // (B) t per sample
   View2<Scalar> input_;        // (B, d+1) [x_t, 2t-1]
   View2<Scalar> noise_;        // (B, d)
   View2<Scalar> prediction_;   // (B, d)

@@ -37,6 +37,12 @@ class EquilibriumLoss {
   double evaluate(nn::Model<Scalar>& model, const ConstView& x, const ConstView& score,
                   const CounterRng& rng, std::uint64_t first_sample, nn::Mode mode, bool gradient);
 
+  //! The same with the probe directions given instead of drawn (hutchinson / unbiased):
+  //! probes (K*B, d), row k*B + b is probe k of sample b. Exact ignores them (pass an empty
+  //! View). For cross-checks against other implementations.
+  double evaluate_with_probes(nn::Model<Scalar>& model, const ConstView& x, const ConstView& score,
+                              const ConstView& probes, nn::Mode mode, bool gradient);
+
   DivergenceEstimator estimator() const { return estimator_; }
   //! Tangent directions per sample: d for exact, K otherwise.
   int tangents_per_sample(std::size_t d) const;
@@ -48,6 +54,10 @@ class EquilibriumLoss {
   View1<Scalar> residual() const { return residual_; }
 
  private:
+  void resize(std::size_t batch, std::size_t d);
+  double compute(nn::Model<Scalar>& model, const ConstView& x, const ConstView& score,
+                 nn::Mode mode, bool gradient);
+
   DivergenceEstimator estimator_;
   int probes_;
   View2<Scalar> velocity_, tangent_in_, tangent_out_, grad_velocity_, grad_tangent_;
