@@ -1,7 +1,8 @@
 // Micro-benchmark of one training step: FlowKernel equilibrium loss (batch 2048, d = 3) with
 // 10 Hutchinson probes and with the exact divergence, and one score-MLP denoising step. Each
 // is reported as time per step and achieved GFLOP/s (dense-layer flops), next to the GFLOP/s
-// of a plain gemm of the dominant shape measured in the same run.
+// of a plain gemm of the dominant shape measured in the same run. Lines "result KEY SECONDS
+// GFLOPS" are for scripts (bench/compare.sh).
 //
 //   bench_step [--steps N] [--batch B] [--dim D] [--probes K]
 #include <fmt/core.h>
@@ -60,10 +61,12 @@ double gemm_gflops(std::size_t m, std::size_t n, std::size_t k, int steps) {
   return gemm_flops(m, n, k) / s * 1e-9;
 }
 
-void report(const std::string& name, double seconds, double flops, double reference_gflops) {
+void report(const std::string& key, const std::string& name, double seconds, double flops,
+            double reference_gflops) {
   const double gflops = flops / seconds * 1e-9;
   fmt::print("{:<38} {:>10.3f} {:>10.2f} {:>12.1f}%\n", name, seconds * 1e3, gflops,
              100.0 * gflops / reference_gflops);
+  fmt::print("result {} {:.6e} {:.3f}\n", key, seconds, gflops);
 }
 
 }  // namespace
@@ -94,8 +97,9 @@ int main(int argc, char** argv) {
 
   const std::size_t tangent_rows = static_cast<std::size_t>(opt.probes) * b;
   const double ref = gemm_gflops(tangent_rows, h, h, opt.steps);
-  fmt::print("reference gemm ({} x {}) * ({} x {})^T: {:.2f} GFLOP/s\n\n", tangent_rows, h, h, h,
+  fmt::print("reference gemm ({} x {}) * ({} x {})^T: {:.2f} GFLOP/s\n", tangent_rows, h, h, h,
              ref);
+  fmt::print("result gemm 0 {:.3f}\n\n", ref);
   fmt::print("{:<38} {:>10} {:>10} {:>13}\n", "step", "ms/step", "GFLOP/s", "of gemm");
 
   View2<float> x("x", b, d), s("s", b, d);
@@ -106,7 +110,8 @@ int main(int argc, char** argv) {
   const std::vector<std::pair<double, double>> flow_layers = {
       {double(9 * d), double(h)}, {double(h), double(h)}, {double(h), double(d)}};
 
-  auto flow_step = [&](flow::DivergenceEstimator estimator, const std::string& name) {
+  auto flow_step = [&](flow::DivergenceEstimator estimator, const std::string& key,
+                       const std::string& name) {
     nn::Model<float> model(nn::make_flow_kernel<float>(d, h), 1);
     nn::AdamConfig cfg;
     cfg.weight_decay = 1e-5;
@@ -119,11 +124,12 @@ int main(int argc, char** argv) {
       adam.step(model.parameters().values(), model.parameters().gradients(), 1e-2);
     });
     const double tangents = double(loss.tangents_per_sample(d)) * b;
-    report(name, sec, dense_flops(flow_layers, double(b), tangents), ref);
+    report(key, name, sec, dense_flops(flow_layers, double(b), tangents), ref);
   };
-  flow_step(flow::DivergenceEstimator::Hutchinson,
+  flow_step(flow::DivergenceEstimator::Hutchinson, "flow_hutchinson",
             fmt::format("FlowKernel, hutchinson K={}", opt.probes));
-  flow_step(flow::DivergenceEstimator::Exact, fmt::format("FlowKernel, exact (d={})", d));
+  flow_step(flow::DivergenceEstimator::Exact, "flow_exact",
+            fmt::format("FlowKernel, exact (d={})", d));
 
   {
     nn::Model<float> model(nn::make_score_mlp<float>(d, h), 1);
@@ -139,7 +145,7 @@ int main(int argc, char** argv) {
     });
     const std::vector<std::pair<double, double>> score_layers = {
         {double(d + 1), double(h)}, {double(h), double(h)}, {double(h), double(d)}};
-    report("score MLP, denoising", sec, dense_flops(score_layers, double(b), 0.0), ref);
+    report("score", "score MLP, denoising", sec, dense_flops(score_layers, double(b), 0.0), ref);
   }
   return 0;
 }
