@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""Distribution preservation: MMD^2 between data points and their images under the flow, as
+a function of the integration time, for every learned flow (thin lines) and their mean, the
+untrained random flows (baseline) and the data's noise floor (two disjoint data samples).
+A flow that preserves the distribution stays near the noise floor.
+
+usage: plot_mmd.py OUTPUT [-o OUT_DIR] [--linear]   ->  OUT_DIR/mmd.png
+"""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import eqflow_io as io  # noqa: E402
+
+
+def main(argv):
+    p = io.parser(__doc__.splitlines()[0])
+    p.add_argument("--linear", action="store_true", help="linear MMD^2 axis (default symlog)")
+    args = p.parse_args(argv)
+    out = io.open_output(args.output)
+
+    # Learned flows from the seed files (always current), else from the run's summary.
+    time, learned, seeds, bandwidth = None, [], [], None
+    for k in out.seeds():
+        with out.seed(k) as f:
+            if "analysis/mmd/learned" in f:
+                time = np.atleast_1d(io.read(f, "analysis/mmd/time"))
+                learned.append(np.atleast_1d(io.read(f, "analysis/mmd/learned")))
+                seeds.append(k)
+                bandwidth = f["analysis/mmd"].attrs.get("bandwidth", bandwidth)
+    random, noise_floor = None, None
+    if out.has_run():
+        with out.run() as f:
+            if not learned and "summary/mmd/learned" in f:
+                time = np.atleast_1d(io.read(f, "summary/mmd/time"))
+                learned = list(np.atleast_2d(io.read(f, "summary/mmd/learned")))
+                seeds = list(np.atleast_1d(io.read(f, "summary/seeds")))
+            if "summary/mmd/random" in f:
+                random = np.atleast_2d(io.read(f, "summary/mmd/random"))
+                if time is None:
+                    time = np.atleast_1d(io.read(f, "summary/mmd/time"))
+            noise_floor = io.read(f, "summary/mmd/noise_floor")
+    if time is None:
+        raise io.Skip(f"{args.output}: no MMD analysis (analysis.mmd.enabled is false)")
+
+    fig, ax = plt.subplots(figsize=(7.5, 5), constrained_layout=True)
+    values = []
+    if learned:
+        learned = np.stack(learned)
+        values.append(learned)
+        for i, curve in enumerate(learned):
+            ax.plot(time, curve, color="C0", lw=0.8, alpha=0.35,
+                    label="learned flows (each seed)" if i == 0 else None)
+        ax.plot(time, learned.mean(axis=0), color="C0", lw=2.5, marker="o", ms=3,
+                label=f"learned flows, mean of {len(learned)}")
+    if random is not None and random.size:
+        values.append(random)
+        for i, curve in enumerate(random):
+            ax.plot(time, curve, color="C3", lw=0.8, ls="--", alpha=0.45,
+                    label="untrained random flows" if i == 0 else None)
+        ax.plot(time, random.mean(axis=0), color="C3", lw=2.5, ls="--",
+                label=f"random flows, mean of {len(random)}")
+    if noise_floor is not None:
+        values.append(np.array([noise_floor]))
+        ax.axhline(noise_floor, color="k", lw=1.2, ls=":",
+                   label=f"noise floor (two data samples) {noise_floor:.2g}")
+    if not args.linear:
+        # Unbiased MMD^2 fluctuates around 0 by O(1/points): at T = 0 (identical clouds) it is
+        # already slightly negative. Values within that sampling noise sit on the linear part
+        # of a symlog axis; larger ones on its log part.
+        start = [abs(a[:, 0]) for a in (learned, random) if a is not None and np.size(a)]
+        noise = [abs(noise_floor)] if noise_floor is not None else []
+        noise = np.concatenate([np.ravel(a) for a in start] + [np.array(noise)])
+        noise = noise[np.isfinite(noise) & (noise > 0)]
+        linthresh = 10 ** np.ceil(np.log10(noise.max())) if noise.size else 1e-3
+        ax.set_yscale("symlog", linthresh=linthresh, linscale=0.5)
+        ax.axhspan(-linthresh, linthresh, color="0.92", zorder=0,
+                   label=f"sampling noise scale (|MMD$^2$| < {linthresh:.0e})")
+    ax.set_xlabel("integration time T  (flow time units, normalised coordinates)")
+    ax.set_ylabel("MMD$^2$(data, data transported to T)")
+    kernel = f", RBF bandwidth {bandwidth:g}" if bandwidth is not None else ""
+    ax.set_title(f"distribution preservation: {out.label()}{kernel}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small", loc="upper left")
+    io.save(fig, io.out_dir(args, out), "mmd.png", args.dpi)
+    if learned is not None and len(learned):
+        summary = f"MMD^2 at T={time[-1]:g}: learned mean {np.mean(learned[:, -1]):.4g}"
+        if random is not None and random.size:
+            summary += f", random mean {np.mean(random[:, -1]):.4g}"
+        if noise_floor is not None:
+            summary += f", noise floor {noise_floor:.4g}"
+        print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    io.main_wrapper(main)
