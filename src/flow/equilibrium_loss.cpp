@@ -76,16 +76,35 @@ double EquilibriumLoss<Scalar>::evaluate(nn::Model<Scalar>& model, const ConstVi
   const std::size_t k_count = static_cast<std::size_t>(tangents_per_sample(d));
   const bool exact = estimator_ == DivergenceEstimator::Exact;
   const auto tin = tangent_in_;
-  // Tangent directions: basis vectors e_k, or probes z_k with counter ((n K) + k) d + j.
-  Kokkos::parallel_for(
-      "eqflow::EquilibriumLoss::directions", RangePolicy(0, tin.size()),
-      KOKKOS_LAMBDA(const std::size_t i) {
-        const std::size_t r = i / d, j = i % d;
-        const std::size_t k = r / batch, b = r % batch;
-        tin(r, j) =
-            exact ? Scalar(k == j ? 1 : 0)
-                  : static_cast<Scalar>(rng.normal(((first_sample + b) * k_count + k) * d + j));
-      });
+  if (exact) {
+    // Basis vectors: tangent row k*B + b is e_k.
+    Kokkos::parallel_for(
+        "eqflow::EquilibriumLoss::basis", RangePolicy(0, tin.size()),
+        KOKKOS_LAMBDA(const std::size_t i) {
+          const std::size_t r = i / d, j = i % d;
+          tin(r, j) = Scalar(r / batch == j ? 1 : 0);
+        });
+  } else {
+    // Probe k of sample n, coordinate j, is normal ((n K) + k) d + j: sample n's probes are
+    // one contiguous counter range, drawn a Philox block (two normals) at a time.
+    const std::size_t span = k_count * d;
+    Kokkos::parallel_for(
+        "eqflow::EquilibriumLoss::probes", RangePolicy(0, batch),
+        KOKKOS_LAMBDA(const std::size_t b) {
+          const std::uint64_t base = (first_sample + b) * span;
+          for (std::size_t q = 0; q < span; q += 2) {
+            double z0, z1;
+            if (((base + q) & 1) == 0) {
+              rng.normal_pair((base + q) >> 1, z0, z1);
+            } else {
+              z0 = rng.normal(base + q);
+              z1 = rng.normal(base + q + 1);
+            }
+            tin((q / d) * batch + b, q % d) = static_cast<Scalar>(z0);
+            if (q + 1 < span) tin(((q + 1) / d) * batch + b, (q + 1) % d) = static_cast<Scalar>(z1);
+          }
+        });
+  }
   return compute(model, x, score, mode, gradient);
 }
 

@@ -86,8 +86,9 @@ void Dense<Scalar>::forward(const ConstView& x, const MutView& y, Mode) {
     const auto b = b_;
     const std::size_t n = out_;
     Kokkos::parallel_for(
-        "eqflow::Dense::bias", RangePolicy(0, y.size()),
-        KOKKOS_LAMBDA(const std::size_t i) { y.data()[i] = b(i % n); });
+        "eqflow::Dense::bias", RangePolicy(0, y.extent(0)), KOKKOS_LAMBDA(const std::size_t r) {
+          for (std::size_t o = 0; o < n; ++o) y(r, o) = b(o);
+        });
   }
   gemm<Scalar>("N", "T", Scalar(1), x, w_, has_bias_ ? Scalar(1) : Scalar(0), y);
 }
@@ -184,36 +185,39 @@ void Activation<Scalar, F>::backward_tangent(const ConstView& gty, const MutView
   const auto tx = tx_;
   const std::size_t primal = d1.size();
   const std::size_t probes = tx.size() / (primal > 0 ? primal : 1);
-  if (!empty(gtx)) {
-    Kokkos::parallel_for(
-        "eqflow::Activation::backward_tangent_t", Policy2D({0, 0}, {probes, primal}),
-        KOKKOS_LAMBDA(const std::size_t k, const std::size_t i) {
-          gtx.data()[k * primal + i] = d1.data()[i] * gty.data()[k * primal + i];
-        });
-  }
-  // gx += sigma''(x) sum_k gty_k tx_k
-  if (!empty(gx)) {
-    Kokkos::parallel_for(
-        "eqflow::Activation::backward_tangent_x", RangePolicy(0, primal),
-        KOKKOS_LAMBDA(const std::size_t i) {
-          Scalar sum = 0;
-          for (std::size_t k = 0; k < probes; ++k) {
-            sum += gty.data()[k * primal + i] * tx.data()[k * primal + i];
-          }
-          gx.data()[i] += d2.data()[i] * sum;
-        });
-  }
+  // gtx = sigma'(x) gty and gx += sigma''(x) sum_k gty_k tx_k, in one pass over gty.
+  const bool want_gtx = !empty(gtx), want_gx = !empty(gx);
+  Kokkos::parallel_for(
+      "eqflow::Activation::backward_tangent", RangePolicy(0, primal),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const Scalar a = d1.data()[i];
+        Scalar sum = 0;
+        for (std::size_t k = 0; k < probes; ++k) {
+          const Scalar g = gty.data()[k * primal + i];
+          if (want_gtx) gtx.data()[k * primal + i] = a * g;
+          sum += g * tx.data()[k * primal + i];
+        }
+        if (want_gx) gx.data()[i] += d2.data()[i] * sum;
+      });
 }
 
 // ------------------------------------------------------------------------ FourierEncoding
+
+// trig_(b, 2 j d + c) = sin(2^j x_bc), trig_(b, (2 j + 1) d + c) = cos(2^j x_bc): computed once
+// in forward, reused by every tangent and adjoint pass.
 
 template <class Scalar>
 void FourierEncoding<Scalar>::forward(const ConstView& x, const MutView& y, Mode) {
   check_width("FourierEncoding", "input", x.extent(1), d_);
   check_width("FourierEncoding", "output", y.extent(1), out_features());
-  x_ = x;
   const std::size_t d = d_;
   const int nf = frequencies_;
+  if (trig_.extent(0) != x.extent(0)) {
+    trig_ = View2<Scalar>(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::FourierEncoding::trig"),
+        x.extent(0), 2 * nf * d);
+  }
+  const auto trig = trig_;
   Kokkos::parallel_for(
       "eqflow::FourierEncoding::forward", RangePolicy(0, x.size()),
       KOKKOS_LAMBDA(const std::size_t i) {
@@ -222,8 +226,11 @@ void FourierEncoding<Scalar>::forward(const ConstView& x, const MutView& y, Mode
         y(b, c) = v;
         Scalar a = 1;
         for (int j = 0; j < nf; ++j, a *= 2) {
-          y(b, (1 + 2 * j) * d + c) = math::sin(a * v);
-          y(b, (2 + 2 * j) * d + c) = math::cos(a * v);
+          const Scalar sn = math::sin(a * v), cs = math::cos(a * v);
+          trig(b, 2 * j * d + c) = sn;
+          trig(b, (2 * j + 1) * d + c) = cs;
+          y(b, (1 + 2 * j) * d + c) = sn;
+          y(b, (2 + 2 * j) * d + c) = cs;
         }
       });
 }
@@ -231,20 +238,19 @@ void FourierEncoding<Scalar>::forward(const ConstView& x, const MutView& y, Mode
 template <class Scalar>
 void FourierEncoding<Scalar>::backward(const ConstView& gy, const MutView& gx) {
   if (empty(gx)) return;
-  const auto x = x_;
+  const auto trig = trig_;
   const std::size_t d = d_;
   const int nf = frequencies_;
   // gx = gy_id + sum_j a (cos(a x) gy_sin - sin(a x) gy_cos)
   Kokkos::parallel_for(
-      "eqflow::FourierEncoding::backward", RangePolicy(0, x.size()),
+      "eqflow::FourierEncoding::backward", RangePolicy(0, gx.size()),
       KOKKOS_LAMBDA(const std::size_t i) {
         const std::size_t b = i / d, c = i % d;
-        const Scalar v = x(b, c);
         Scalar g = gy(b, c);
         Scalar a = 1;
         for (int j = 0; j < nf; ++j, a *= 2) {
-          g += a * (math::cos(a * v) * gy(b, (1 + 2 * j) * d + c) -
-                    math::sin(a * v) * gy(b, (2 + 2 * j) * d + c));
+          g += a * (trig(b, (2 * j + 1) * d + c) * gy(b, (1 + 2 * j) * d + c) -
+                    trig(b, 2 * j * d + c) * gy(b, (2 + 2 * j) * d + c));
         }
         gx(b, c) = g;
       });
@@ -252,23 +258,24 @@ void FourierEncoding<Scalar>::backward(const ConstView& gy, const MutView& gx) {
 
 template <class Scalar>
 void FourierEncoding<Scalar>::forward_tangent(const ConstView& tx, const MutView& ty) {
-  const auto x = x_;
-  const std::size_t batch = x.extent(0);
+  const auto trig = trig_;
+  const std::size_t batch = trig.extent(0);
   probes_of("FourierEncoding", tx.extent(0), batch);
   tx_ = tx;
   const std::size_t d = d_;
   const int nf = frequencies_;
   Kokkos::parallel_for(
-      "eqflow::FourierEncoding::forward_tangent", RangePolicy(0, tx.size()),
-      KOKKOS_LAMBDA(const std::size_t i) {
-        const std::size_t r = i / d, c = i % d;
-        const Scalar v = x(r % batch, c);
-        const Scalar t = tx(r, c);
-        ty(r, c) = t;
-        Scalar a = 1;
-        for (int j = 0; j < nf; ++j, a *= 2) {
-          ty(r, (1 + 2 * j) * d + c) = a * math::cos(a * v) * t;
-          ty(r, (2 + 2 * j) * d + c) = -a * math::sin(a * v) * t;
+      "eqflow::FourierEncoding::forward_tangent", RangePolicy(0, tx.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t r) {
+        const std::size_t b = r % batch;
+        for (std::size_t c = 0; c < d; ++c) {
+          const Scalar t = tx(r, c);
+          ty(r, c) = t;
+          Scalar a = 1;
+          for (int j = 0; j < nf; ++j, a *= 2) {
+            ty(r, (1 + 2 * j) * d + c) = a * trig(b, (2 * j + 1) * d + c) * t;
+            ty(r, (2 + 2 * j) * d + c) = -a * trig(b, 2 * j * d + c) * t;
+          }
         }
       });
 }
@@ -276,44 +283,44 @@ void FourierEncoding<Scalar>::forward_tangent(const ConstView& tx, const MutView
 template <class Scalar>
 void FourierEncoding<Scalar>::backward_tangent(const ConstView& gty, const MutView& gtx,
                                                const MutView& gx) {
-  const auto x = x_;
+  const auto trig = trig_;
   const auto tx = tx_;
-  const std::size_t batch = x.extent(0);
+  const std::size_t batch = trig.extent(0);
   const std::size_t probes = tx.extent(0) / batch;
   const std::size_t d = d_;
   const int nf = frequencies_;
   if (!empty(gtx)) {
     Kokkos::parallel_for(
-        "eqflow::FourierEncoding::backward_tangent_t", RangePolicy(0, tx.size()),
-        KOKKOS_LAMBDA(const std::size_t i) {
-          const std::size_t r = i / d, c = i % d;
-          const Scalar v = x(r % batch, c);
-          Scalar g = gty(r, c);
-          Scalar a = 1;
-          for (int j = 0; j < nf; ++j, a *= 2) {
-            g += a * (math::cos(a * v) * gty(r, (1 + 2 * j) * d + c) -
-                      math::sin(a * v) * gty(r, (2 + 2 * j) * d + c));
+        "eqflow::FourierEncoding::backward_tangent_t", RangePolicy(0, tx.extent(0)),
+        KOKKOS_LAMBDA(const std::size_t r) {
+          const std::size_t b = r % batch;
+          for (std::size_t c = 0; c < d; ++c) {
+            Scalar g = gty(r, c);
+            Scalar a = 1;
+            for (int j = 0; j < nf; ++j, a *= 2) {
+              g += a * (trig(b, (2 * j + 1) * d + c) * gty(r, (1 + 2 * j) * d + c) -
+                        trig(b, 2 * j * d + c) * gty(r, (2 + 2 * j) * d + c));
+            }
+            gtx(r, c) = g;
           }
-          gtx(r, c) = g;
         });
   }
   // ty_sin = a cos(a x) t, ty_cos = -a sin(a x) t:
   // gx += sum_k t_k sum_j (-a^2 sin(a x) gty_sin - a^2 cos(a x) gty_cos)
   if (!empty(gx)) {
     Kokkos::parallel_for(
-        "eqflow::FourierEncoding::backward_tangent_x", RangePolicy(0, x.size()),
+        "eqflow::FourierEncoding::backward_tangent_x", RangePolicy(0, gx.size()),
         KOKKOS_LAMBDA(const std::size_t i) {
           const std::size_t b = i / d, c = i % d;
-          const Scalar v = x(b, c);
           Scalar g = 0;
           Scalar a = 1;
           for (int j = 0; j < nf; ++j, a *= 2) {
-            const Scalar s = math::sin(a * v), co = math::cos(a * v);
+            const Scalar sn = trig(b, 2 * j * d + c), cs = trig(b, (2 * j + 1) * d + c);
             Scalar acc = 0;
             for (std::size_t k = 0; k < probes; ++k) {
               const std::size_t r = k * batch + b;
               acc +=
-                  tx(r, c) * (s * gty(r, (1 + 2 * j) * d + c) + co * gty(r, (2 + 2 * j) * d + c));
+                  tx(r, c) * (sn * gty(r, (1 + 2 * j) * d + c) + cs * gty(r, (2 + 2 * j) * d + c));
             }
             g -= a * a * acc;
           }

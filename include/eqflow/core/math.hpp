@@ -57,12 +57,11 @@ KOKKOS_INLINE_FUNCTION T clamp(T x, T lo, T hi) {
   return x < lo ? lo : (hi < x ? hi : x);
 }
 
-//! Logistic sigmoid 1 / (1 + exp(-x)), stable for large |x|.
+//! Logistic sigmoid 1 / (1 + exp(-x)). Branch-free (vectorisable): for large negative x,
+//! exp(-x) overflows to inf and the result is the correct limit 0.
 template <class T>
 KOKKOS_INLINE_FUNCTION T sigmoid(T x) {
-  if (x >= T(0)) return T(1) / (T(1) + exp(-x));
-  const T e = exp(x);
-  return e / (T(1) + e);
+  return T(1) / (T(1) + exp(-x));
 }
 
 }  // namespace eqflow::math

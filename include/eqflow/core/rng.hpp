@@ -56,12 +56,25 @@ class CounterRng {
     return to_open_unit(b.v[0], b.v[1]);
   }
 
-  //! Standard normal (Box-Muller on the block's two 53-bit uniforms).
+  //! Standard normal. Box-Muller turns the two 53-bit uniforms of block i / 2 into two
+  //! independent normals (cosine and sine branch); index i takes the branch i % 2.
   KOKKOS_INLINE_FUNCTION double normal(std::uint64_t index) const {
-    const Block b = bits(index);
+    const Block b = bits(index >> 1);
     const double u1 = to_open_unit(b.v[0], b.v[1]);
     const double u2 = to_open_unit(b.v[2], b.v[3]);
-    return math::sqrt(-2.0 * math::log(u1)) * math::cos(2.0 * math::pi<double> * u2);
+    const double radius = math::sqrt(-2.0 * math::log(u1));
+    const double angle = 2.0 * math::pi<double> * u2;
+    return radius * ((index & 1) ? math::sin(angle) : math::cos(angle));
+  }
+
+  //! Both normals of block `pair`: indices 2 pair (first) and 2 pair + 1 (second), as
+  //! normal() returns them, for half the cost.
+  KOKKOS_INLINE_FUNCTION void normal_pair(std::uint64_t pair, double& first, double& second) const {
+    const Block b = bits(pair);
+    const double radius = math::sqrt(-2.0 * math::log(to_open_unit(b.v[0], b.v[1])));
+    const double angle = 2.0 * math::pi<double> * to_open_unit(b.v[2], b.v[3]);
+    first = radius * math::cos(angle);
+    second = radius * math::sin(angle);
   }
 
  private:
@@ -92,9 +105,19 @@ template <class View>
 void fill_normal(const View& out, const CounterRng& rng, std::uint64_t first_index) {
   using T = typename View::value_type;
   auto* data = out.data();
+  const std::uint64_t n = out.span();
+  if (n == 0) return;
+  // One Philox block per pair of consecutive global indices.
+  const std::uint64_t first_pair = first_index >> 1, last_pair = (first_index + n - 1) >> 1;
   Kokkos::parallel_for(
-      "eqflow::fill_normal", RangePolicy(0, out.span()), KOKKOS_LAMBDA(const std::size_t i) {
-        data[i] = static_cast<T>(rng.normal(first_index + i));
+      "eqflow::fill_normal", RangePolicy(0, last_pair - first_pair + 1),
+      KOKKOS_LAMBDA(const std::size_t p) {
+        double a, b;
+        const std::uint64_t pair = first_pair + p;
+        rng.normal_pair(pair, a, b);
+        const std::uint64_t g = 2 * pair;
+        if (g >= first_index) data[g - first_index] = static_cast<T>(a);
+        if (g + 1 < first_index + n) data[g + 1 - first_index] = static_cast<T>(b);
       });
 }
 

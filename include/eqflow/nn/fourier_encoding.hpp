@@ -26,7 +26,8 @@ class FourierEncoding final : public Layer<Scalar> {
  private:
   std::size_t d_;
   int frequencies_;
-  ConstView x_, tx_;
+  ConstView tx_;
+  View2<Scalar> trig_;  // (B, 2 F d) sin / cos of the last forward's inputs
 };
 
 }  // namespace eqflow::nn
