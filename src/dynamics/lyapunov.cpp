@@ -147,6 +147,7 @@ LyapunovResult lyapunov_reference(VectorField<double>& field, const LyapunovSett
     Kokkos::deep_copy(x, host);
   }
   const double sigma = s.perturbation;
+  View2<double> direction(std::string("eqflow::lyapunov::direction"), m, d);  // (m, d) unit
   {
     // x_pert = x_ref + sigma u, u = z / |z| with z standard normal (counter i*d + c).
     const CounterRng rng(s.seed, kDirectionStream);
@@ -157,15 +158,18 @@ LyapunovResult lyapunov_reference(VectorField<double>& field, const LyapunovSett
             const double z = rng.normal(i * d + c);
             norm2 += z * z;
           }
-          const double scale = sigma / math::sqrt(norm2);
-          for (std::size_t c = 0; c < d; ++c) x(m + i, c) = x(i, c) + scale * rng.normal(i * d + c);
+          for (std::size_t c = 0; c < d; ++c) {
+            direction(i, c) = rng.normal(i * d + c) / math::sqrt(norm2);
+            x(m + i, c) = x(i, c) + sigma * direction(i, c);
+          }
         });
   }
 
   const std::size_t tau = s.segment, segments = s.steps / s.segment;
   View2<double> distance = zeros2("eqflow::lyapunov::distance", tau + 1, m);  // (tau+1, m)
   View1<double> curve(std::string("eqflow::lyapunov::curve"), tau + 1);       // summed distances
-  View1<double> speed(std::string("eqflow::lyapunov::speed"), m);             // summed |v|
+  View1<double> valid(std::string("eqflow::lyapunov::valid"), m);  // finite segments per copy
+  View1<double> speed(std::string("eqflow::lyapunov::speed"), m);  // summed |v|
   Rk4<double> stepper(2 * m, d);
   for (std::size_t seg = 0; seg < segments; ++seg) {
     if (seg > 0) {
@@ -177,9 +181,13 @@ LyapunovResult lyapunov_reference(VectorField<double>& field, const LyapunovSett
               const double diff = x(m + i, c) - x(i, c);
               sum += diff * diff;
             }
+            // A copy that diverged (non-finite) or merged restarts along its first direction.
+            const bool usable = sum > 0 && sum < 1e300;
             const double scale = sigma / math::sqrt(sum);
-            for (std::size_t c = 0; c < d; ++c)
-              x(m + i, c) = x(i, c) + scale * (x(m + i, c) - x(i, c));
+            for (std::size_t c = 0; c < d; ++c) {
+              x(m + i, c) = usable ? x(i, c) + scale * (x(m + i, c) - x(i, c))
+                                   : x(i, c) + sigma * direction(i, c);
+            }
           });
     }
     record_distance(x, distance, 0);
@@ -195,20 +203,37 @@ LyapunovResult lyapunov_reference(VectorField<double>& field, const LyapunovSett
           });
       record_distance(x, distance, j);
     }
+    // A segment in which the perturbed copy diverged (non-finite distance) is left out of
+    // the average (the reference trajectory itself is stable by selection).
+    Kokkos::parallel_for(
+        "eqflow::lyapunov::finite_segments", RangePolicy(0, m), KOKKOS_LAMBDA(const std::size_t i) {
+          bool finite = true;
+          for (std::size_t j = 0; j <= tau; ++j) finite = finite && distance(j, i) < 1e300;
+          distance(0, i) = finite ? distance(0, i) : -1.0;  // marker read below
+          if (finite) valid(i) += 1.0;
+        });
     Kokkos::parallel_for(
         "eqflow::lyapunov::accumulate_curve", RangePolicy(0, tau + 1),
         KOKKOS_LAMBDA(const std::size_t j) {
           double sum = 0;
-          for (std::size_t i = 0; i < m; ++i) sum += distance(j, i);
+          for (std::size_t i = 0; i < m; ++i) {
+            if (distance(0, i) >= 0.0) sum += distance(j, i);
+          }
           curve(j) += sum;
         });
   }
 
   const auto host_curve = Kokkos::create_mirror_view(curve);
   Kokkos::deep_copy(host_curve, curve);
+  double used = 0;
+  Kokkos::parallel_reduce(
+      "eqflow::lyapunov::valid_sum", RangePolicy(0, m),
+      KOKKOS_LAMBDA(const std::size_t i, double& sum) { sum += valid(i); }, used);
+  result.diverged_segments = segments * m - static_cast<std::size_t>(used);
   result.distance_curve.resize(tau + 1);
   for (std::size_t j = 0; j <= tau; ++j) {
-    result.distance_curve[j] = host_curve(j) / double(segments * m);
+    result.distance_curve[j] =
+        used > 0 ? host_curve(j) / used : std::numeric_limits<double>::quiet_NaN();
   }
   double speed_sum = 0;
   Kokkos::parallel_reduce(

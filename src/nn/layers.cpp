@@ -7,7 +7,6 @@
 #include "eqflow/core/blas.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/math.hpp"
-#include "eqflow/core/profiling.hpp"
 #include "eqflow/core/rng.hpp"
 #include "eqflow/nn/activation.hpp"
 #include "eqflow/nn/batch_norm.hpp"
@@ -77,7 +76,6 @@ void Dense<Scalar>::initialize(std::uint64_t seed, std::uint64_t layer_id) {
 
 template <class Scalar>
 void Dense<Scalar>::forward(const ConstView& x, const MutView& y, Mode) {
-  ScopedRegion region("eqflow::Dense::forward");
   check_width("Dense", "input", x.extent(1), in_);
   check_width("Dense", "output", y.extent(1), out_);
   check_rows("Dense", "output", y.extent(0), x.extent(0));
@@ -95,7 +93,6 @@ void Dense<Scalar>::forward(const ConstView& x, const MutView& y, Mode) {
 
 template <class Scalar>
 void Dense<Scalar>::backward(const ConstView& gy, const MutView& gx) {
-  ScopedRegion region("eqflow::Dense::backward");
   check_rows("Dense", "output gradient", gy.extent(0), x_.extent(0));
   // gx = gy W ; gW += gy^T x ; gb += sum_b gy
   if (!empty(gx)) gemm<Scalar>("N", "N", Scalar(1), gy, w_, Scalar(0), gx);
@@ -114,7 +111,6 @@ void Dense<Scalar>::backward(const ConstView& gy, const MutView& gx) {
 
 template <class Scalar>
 void Dense<Scalar>::forward_tangent(const ConstView& tx, const MutView& ty) {
-  ScopedRegion region("eqflow::Dense::forward_tangent");
   check_width("Dense", "tangent input", tx.extent(1), in_);
   check_rows("Dense", "tangent output", ty.extent(0), tx.extent(0));
   tx_ = tx;
@@ -123,7 +119,6 @@ void Dense<Scalar>::forward_tangent(const ConstView& tx, const MutView& ty) {
 
 template <class Scalar>
 void Dense<Scalar>::backward_tangent(const ConstView& gty, const MutView& gtx, const MutView&) {
-  ScopedRegion region("eqflow::Dense::backward_tangent");
   check_rows("Dense", "tangent gradient", gty.extent(0), tx_.extent(0));
   // ty = tx W^T is linear in tx and independent of x: gtx = gty W, gW += gty^T tx.
   if (!empty(gtx)) gemm<Scalar>("N", "N", Scalar(1), gty, w_, Scalar(0), gtx);
@@ -376,7 +371,6 @@ void BatchNorm<Scalar>::initialize(std::uint64_t, std::uint64_t) {
 
 template <class Scalar>
 void BatchNorm<Scalar>::forward(const ConstView& x, const MutView& y, Mode mode) {
-  ScopedRegion region("eqflow::BatchNorm::forward");
   check_width("BatchNorm", "input", x.extent(1), n_);
   check_rows("BatchNorm", "output", y.extent(0), x.extent(0));
   const std::size_t rows = x.extent(0), n = n_;
@@ -433,7 +427,6 @@ void BatchNorm<Scalar>::forward(const ConstView& x, const MutView& y, Mode mode)
 
 template <class Scalar>
 void BatchNorm<Scalar>::backward(const ConstView& gy, const MutView& gx) {
-  ScopedRegion region("eqflow::BatchNorm::backward");
   const auto xhat = xhat_;
   const std::size_t rows = xhat.extent(0), n = n_;
   check_rows("BatchNorm", "output gradient", gy.extent(0), rows);
@@ -486,7 +479,6 @@ void BatchNorm<Scalar>::forward_tangent(const ConstView& tx, const MutView& ty) 
 template <class Scalar>
 void BatchNorm<Scalar>::backward_tangent(const ConstView& gty, const MutView& gtx,
                                          const MutView& gx) {
-  ScopedRegion region("eqflow::BatchNorm::backward_tangent");
   const auto xhat = xhat_;
   const auto tx = tx_;
   const std::size_t rows = xhat.extent(0), n = n_, trows = tx.extent(0);

@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 
 #include "eqflow/core/error.hpp"
+#include "eqflow/core/profiling.hpp"
 #include "eqflow/core/rng.hpp"
 #include "eqflow/nn/activation.hpp"
 #include "eqflow/nn/batch_norm.hpp"
@@ -22,6 +23,9 @@ Sequential<Scalar>& Sequential<Scalar>::add(std::unique_ptr<Layer<Scalar>> layer
     throw ShapeError(fmt::format("Sequential: layer {} ({}) takes {} features, previous gives {}",
                                  layers_.size(), layer->kind(), layer->in_features(), expected));
   }
+  const std::string name = fmt::format("eqflow::layers.{}.{}", layers_.size(), layer->kind());
+  region_names_.push_back({name + "::forward", name + "::backward", name + "::forward_tangent",
+                           name + "::backward_tangent"});
   layers_.push_back(std::move(layer));
   return *this;
 }
@@ -78,6 +82,7 @@ void Sequential<Scalar>::forward(const ConstView& x, const MutView& y, Mode mode
   for (std::size_t i = 0; i <= last; ++i) {
     const ConstView in = i == 0 ? x : ConstView(acts_[i - 1]);
     const MutView out = i == last ? y : acts_[i];
+    ScopedRegion region(region_names_[i][0]);
     layers_[i]->forward(in, out, mode);
   }
 }
@@ -89,6 +94,7 @@ void Sequential<Scalar>::forward_tangent(const ConstView& tx, const MutView& ty)
   for (std::size_t i = 0; i <= last; ++i) {
     const ConstView in = i == 0 ? tx : ConstView(tangents_[i - 1]);
     const MutView out = i == last ? ty : tangents_[i];
+    ScopedRegion region(region_names_[i][2]);
     layers_[i]->forward_tangent(in, out);
   }
 }
@@ -108,6 +114,7 @@ void Sequential<Scalar>::backward(const ConstView& gy, const MutView& gx) {
   for (std::size_t i = layers_.size(); i-- > 0;) {
     if (gx.size() == 0 && i < first_trainable_) break;
     const ConstView g_out = i + 1 == layers_.size() ? gy : ConstView(grads_[i]);
+    ScopedRegion region(region_names_[i][1]);
     layers_[i]->backward(g_out, input_adjoint(i, gx, grads_));
   }
 }
@@ -122,6 +129,7 @@ void Sequential<Scalar>::backward_dual(const ConstView& gy, const ConstView& gty
     const bool last = i + 1 == layers_.size();
     const ConstView g_out = last ? gy : ConstView(grads_[i]);
     const ConstView gt_out = last ? gty : ConstView(tangent_grads_[i]);
+    ScopedRegion region(region_names_[i][3]);
     layers_[i]->backward_dual(g_out, gt_out, input_adjoint(i, gx, grads_),
                               input_adjoint(i, gtx, tangent_grads_));
   }

@@ -144,6 +144,8 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, const systems::Dat
     out.write("/analysis/lyapunov/mean_speed", r.mean_speed);
     out.write("/analysis/lyapunov/stable", static_cast<double>(r.stable_count));
     out.write("/analysis/lyapunov/tries", static_cast<std::int64_t>(r.tries));
+    out.write("/analysis/lyapunov/diverged_segments",
+              static_cast<std::int64_t>(r.diverged_segments));
     out.write("/analysis/lyapunov/distance_curve", r.distance_curve);
     out.set_attribute("/analysis/lyapunov/exponent", "units", "1 / time");
     out.set_attribute("/analysis/lyapunov", "dt", s.dt);
@@ -151,8 +153,12 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, const systems::Dat
     out.set_attribute("/analysis/lyapunov", "description",
                       "reference procedure: lambda = (log d_end - log d_start) / (tau dt); "
                       "exponent_speed = (log d_end - log d_start) / mean speed");
-    log::info("seed {}: Lyapunov exponent {:+.4f} from {} stable trajectories", seed, r.exponent,
-              r.stable_count);
+    log::info("seed {}: Lyapunov exponent {:+.4f} from {} stable trajectories{}", seed, r.exponent,
+              r.stable_count,
+              r.diverged_segments > 0
+                  ? fmt::format(" ({} segments left out: the perturbed copy diverged)",
+                                r.diverged_segments)
+                  : std::string());
   }
   if (a.spectrum.enabled) {
     dynamics::SpectrumSettings s;

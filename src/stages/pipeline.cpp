@@ -14,6 +14,7 @@
 #include "eqflow/app/impl/stages.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/log.hpp"
+#include "eqflow/core/profiling.hpp"
 #include "eqflow/core/progress.hpp"
 #include "eqflow/core/rng.hpp"
 #include "eqflow/core/timer.hpp"
@@ -328,7 +329,10 @@ std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
   Timer timer;
   const bool progress = options.progress && comm.is_root();
   // Stage 1: data (every rank, deterministic; bad data stops the run before any output).
-  const systems::Dataset data = impl::load_dataset(config);
+  const systems::Dataset data = [&] {
+    ScopedRegion region("eqflow::stage::data");
+    return impl::load_dataset(config);
+  }();
   if (comm.is_root()) {
     fs::create_directories(fs::path(config.output) / "seeds");
     fs::create_directories(fs::path(config.output) / "checkpoints");
@@ -345,6 +349,7 @@ std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
                                      schedule_of(config), score_seed(config));
   ScoreStage stage;
   on_root(comm, [&] {
+    ScopedRegion region("eqflow::stage::score");
     const bool existed = fs::exists(run_file(config));
     stage = train_or_load_score(config, data, score, progress);
     if (!existed) {
@@ -368,6 +373,7 @@ std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
       continue;
     }
     try {
+      ScopedRegion region("eqflow::stage::flow_seed");
       run_seed(config, seed, data, device_data, score, progress);
     } catch (const std::exception& e) {
       log::error("seed {} failed: {}", seed, e.what());
@@ -378,7 +384,10 @@ std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
 
   // Stage 4: summary.
   std::int64_t complete = 0;
-  on_root(comm, [&] { complete = write_summary(config, data, score, stage); });
+  on_root(comm, [&] {
+    ScopedRegion region("eqflow::stage::summary");
+    complete = write_summary(config, data, score, stage);
+  });
   log::info("done in {}", format_duration(timer.host_seconds()));
   if (failures[0] > 0) throw Error(fmt::format("{} seed(s) failed (see the log)", failures[0]));
   return complete;

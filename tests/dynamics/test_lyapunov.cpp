@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -158,4 +159,47 @@ TEST(LyapunovReference, ExpandingFieldHasNoStableStart) {
 }
 
 }  // namespace
+// v = -x, except that in the analysis batch (references and copies, 2m rows) the first
+// perturbed copy gets a non-finite velocity during the first `poisoned_calls` evaluations:
+// its first segment must be left out, the rest of the average stays exact.
+class PoisonedCopyField final : public dynamics::VectorField<double> {
+ public:
+  PoisonedCopyField(std::size_t copies, int poisoned_calls)
+      : copies_(copies), remaining_(poisoned_calls) {}
+  std::size_t dim() const override { return 2; }
+  void velocity(const ConstView& x, const MutView& v) override {
+    const bool poison = x.extent(0) == 2 * copies_ && remaining_ > 0;
+    if (poison) --remaining_;
+    const std::size_t first_copy = copies_;
+    Kokkos::parallel_for(
+        "test::poisoned", RangePolicy(0, x.extent(0)), KOKKOS_LAMBDA(const std::size_t i) {
+          for (std::size_t c = 0; c < 2; ++c) {
+            v(i, c) =
+                poison && i == first_copy ? std::numeric_limits<double>::infinity() : -x(i, c);
+          }
+        });
+  }
+  void jvp(const ConstView&, const ConstView& t, const MutView& jt) override {
+    Kokkos::deep_copy(jt, t);
+  }
+
+ private:
+  std::size_t copies_;
+  int remaining_;
+};
+
+TEST(LyapunovReference, DivergedCopiesAreLeftOutNotPropagated) {
+  LyapunovSettings s;
+  s.trajectories = 8;
+  s.steps = 200;
+  s.segment = 100;
+  PoisonedCopyField field(8, 4);  // one RK4 step = 4 evaluations
+  const auto r = dynamics::lyapunov_reference(field, s);
+  EXPECT_EQ(r.stable_count, 8u);
+  EXPECT_EQ(r.diverged_segments, 1u);
+  EXPECT_NEAR(r.exponent, -1.0, 1e-5);
+  for (double dist : r.distance_curve) ASSERT_TRUE(std::isfinite(dist));
+  EXPECT_NEAR(r.distance_curve.front(), s.perturbation, 1e-15);
+}
+
 }  // namespace eqflow

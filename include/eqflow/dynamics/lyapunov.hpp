@@ -50,6 +50,10 @@ struct LyapunovResult {
   std::size_t stable_count = 0;  //!< stable trajectories used (<= settings.trajectories)
   std::size_t stable_found = 0;  //!< stable trajectories found over all tries
   std::size_t tries = 0;         //!< tries used
+  //! (trajectory, segment) pairs left out of the average because the perturbed copy
+  //! diverged (non-finite) although its reference stayed bounded; the copy then restarts
+  //! along its first direction. NaN exponents if every segment diverged.
+  std::size_t diverged_segments = 0;
   //! Starts of the stable trajectories used, (stable_count, d) row-major; only with
   //! settings.keep_starts.
   std::vector<double> starts;

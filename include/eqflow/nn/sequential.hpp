@@ -3,7 +3,9 @@
 // passes layer by layer in `backward_dual`.
 #pragma once
 
+#include <array>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "eqflow/nn/layer.hpp"
@@ -51,6 +53,8 @@ class Sequential final : public Layer<Scalar> {
   std::size_t batch_ = 0;            // rows of the last forward
   std::size_t first_trainable_ = 0;  // index of the first layer with parameters
   std::vector<std::unique_ptr<Layer<Scalar>>> layers_;
+  // Profiling region names per layer: forward, backward, forward_tangent, backward_dual.
+  std::vector<std::array<std::string, 4>> region_names_;
   std::vector<View2<Scalar>> acts_, tangents_, grads_, tangent_grads_;  // per layer boundary
   View2<Scalar> zero_gy_;
 };
