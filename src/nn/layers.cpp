@@ -180,20 +180,33 @@ void Activation<Scalar, F>::backward_tangent(const ConstView& gty, const MutView
   const auto tx = tx_;
   const std::size_t primal = d1.size();
   const std::size_t probes = tx.size() / (primal > 0 ? primal : 1);
-  // gtx = sigma'(x) gty and gx += sigma''(x) sum_k gty_k tx_k, in one pass over gty.
+  // gtx = sigma'(x) gty and gx += sigma''(x) sum_k gty_k tx_k in one contiguous pass over
+  // each tangent block k (a kernel per k: striding across blocks in one kernel would jump
+  // B*F elements, a power of two, and thrash the cache sets).
   const bool want_gtx = !empty(gtx), want_gx = !empty(gx);
-  Kokkos::parallel_for(
-      "eqflow::Activation::backward_tangent", RangePolicy(0, primal),
-      KOKKOS_LAMBDA(const std::size_t i) {
-        const Scalar a = d1.data()[i];
-        Scalar sum = 0;
-        for (std::size_t k = 0; k < probes; ++k) {
-          const Scalar g = gty.data()[k * primal + i];
-          if (want_gtx) gtx.data()[k * primal + i] = a * g;
-          sum += g * tx.data()[k * primal + i];
-        }
-        if (want_gx) gx.data()[i] += d2.data()[i] * sum;
-      });
+  if (want_gx && sums_.extent(0) != primal) {
+    sums_ = View1<Scalar>(std::string("eqflow::Activation::sums"), primal);
+  }
+  const auto sums = sums_;
+  for (std::size_t k = 0; k < probes; ++k) {
+    const std::size_t offset = k * primal;
+    const bool first_block = k == 0;
+    Kokkos::parallel_for(
+        "eqflow::Activation::backward_tangent", RangePolicy(0, primal),
+        KOKKOS_LAMBDA(const std::size_t i) {
+          const Scalar g = gty.data()[offset + i];
+          if (want_gtx) gtx.data()[offset + i] = d1.data()[i] * g;
+          if (want_gx) {
+            const Scalar p = g * tx.data()[offset + i];
+            sums(i) = first_block ? p : sums(i) + p;
+          }
+        });
+  }
+  if (want_gx) {
+    Kokkos::parallel_for(
+        "eqflow::Activation::backward_tangent_x", RangePolicy(0, primal),
+        KOKKOS_LAMBDA(const std::size_t i) { gx.data()[i] += d2.data()[i] * sums(i); });
+  }
 }
 
 // ------------------------------------------------------------------------ FourierEncoding

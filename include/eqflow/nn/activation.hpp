@@ -62,6 +62,7 @@ class Activation final : public Layer<Scalar> {
   std::size_t features_;
   ConstView tx_;
   View2<Scalar> first_, second_;  // (B, F) sigma'(x) and sigma''(x) of the last forward
+  View1<Scalar> sums_;            // (B F) sum_k gty_k tx_k
 };
 
 template <class Scalar>
