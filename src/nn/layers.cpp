@@ -131,6 +131,17 @@ template <class Scalar, class F>
 void Activation<Scalar, F>::forward(const ConstView& x, const MutView& y, Mode) {
   check_width(F::name, "input", x.extent(1), features_);
   check_rows(F::name, "output", y.extent(0), x.extent(0));
+  x_ = x;
+  derivatives_valid_ = false;
+  Kokkos::parallel_for(
+      "eqflow::Activation::forward", RangePolicy(0, x.size()),
+      KOKKOS_LAMBDA(const std::size_t i) { y.data()[i] = F::value(x.data()[i]); });
+}
+
+template <class Scalar, class F>
+void Activation<Scalar, F>::ensure_derivatives() {
+  if (derivatives_valid_) return;
+  const auto x = x_;
   if (first_.extent(0) != x.extent(0)) {
     first_ =
         View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::Activation::d1"),
@@ -139,20 +150,19 @@ void Activation<Scalar, F>::forward(const ConstView& x, const MutView& y, Mode) 
         View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::Activation::d2"),
                       x.extent(0), features_);
   }
-  // The derivatives are kept: tangent passes apply them K times per sample.
   const auto d1 = first_, d2 = second_;
   Kokkos::parallel_for(
-      "eqflow::Activation::forward", RangePolicy(0, x.size()), KOKKOS_LAMBDA(const std::size_t i) {
-        const Scalar v = x.data()[i];
-        y.data()[i] = F::value(v);
-        d1.data()[i] = F::first(v);
-        d2.data()[i] = F::second(v);
+      "eqflow::Activation::derivatives", RangePolicy(0, x.size()),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        F::derivatives(x.data()[i], d1.data()[i], d2.data()[i]);
       });
+  derivatives_valid_ = true;
 }
 
 template <class Scalar, class F>
 void Activation<Scalar, F>::backward(const ConstView& gy, const MutView& gx) {
   if (empty(gx)) return;
+  ensure_derivatives();
   const auto d1 = first_;
   Kokkos::parallel_for(
       "eqflow::Activation::backward", RangePolicy(0, d1.size()),
@@ -161,6 +171,7 @@ void Activation<Scalar, F>::backward(const ConstView& gy, const MutView& gx) {
 
 template <class Scalar, class F>
 void Activation<Scalar, F>::forward_tangent(const ConstView& tx, const MutView& ty) {
+  ensure_derivatives();
   const auto d1 = first_;
   const std::size_t primal = d1.size();
   const std::size_t probes = probes_of(F::name, tx.extent(0), d1.extent(0));
@@ -176,6 +187,7 @@ void Activation<Scalar, F>::forward_tangent(const ConstView& tx, const MutView& 
 template <class Scalar, class F>
 void Activation<Scalar, F>::backward_tangent(const ConstView& gty, const MutView& gtx,
                                              const MutView& gx) {
+  ensure_derivatives();
   const auto d1 = first_, d2 = second_;
   const auto tx = tx_;
   const std::size_t primal = d1.size();

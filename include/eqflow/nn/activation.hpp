@@ -21,6 +21,11 @@ struct ReluFunction {
   KOKKOS_INLINE_FUNCTION static T second(T) {
     return T(0);
   }
+  template <class T>
+  KOKKOS_INLINE_FUNCTION static void derivatives(T x, T& d1, T& d2) {
+    d1 = first(x);
+    d2 = T(0);
+  }
 };
 
 //! SiLU x * sigmoid(x).
@@ -39,6 +44,13 @@ struct SiluFunction {
   KOKKOS_INLINE_FUNCTION static T second(T x) {
     const T s = math::sigmoid(x);
     return s * (T(1) - s) * (T(2) + x * (T(1) - T(2) * s));
+  }
+  //! first and second with one exponential.
+  template <class T>
+  KOKKOS_INLINE_FUNCTION static void derivatives(T x, T& d1, T& d2) {
+    const T s = math::sigmoid(x);
+    d1 = s * (T(1) + x * (T(1) - s));
+    d2 = s * (T(1) - s) * (T(2) + x * (T(1) - T(2) * s));
   }
 };
 
@@ -59,8 +71,13 @@ class Activation final : public Layer<Scalar> {
   void backward_tangent(const ConstView& gty, const MutView& gtx, const MutView& gx) override;
 
  private:
+  //! sigma'(x) and sigma''(x) of the last forward's input, computed on first use (a forward
+  //! pass alone, as in simulation, does not pay for them).
+  void ensure_derivatives();
+
   std::size_t features_;
-  ConstView tx_;
+  ConstView x_, tx_;
+  bool derivatives_valid_ = false;
   View2<Scalar> first_, second_;  // (B, F) sigma'(x) and sigma''(x) of the last forward
   View1<Scalar> sums_;            // (B F) sum_k gty_k tx_k
 };
