@@ -22,6 +22,7 @@
 #include "eqflow/flow/flow_trainer.hpp"
 #include "eqflow/io/deck.hpp"
 #include "eqflow/io/hdf5_file.hpp"
+#include "eqflow/version.hpp"
 
 namespace eqflow::app {
 
@@ -135,6 +136,35 @@ void write_common(io::H5File& file, const RunConfig& c, const std::string& schem
   file.write_string("/reuse_key", reuse_key(c));
 }
 
+// The stored run in `path` must have been made with this deck's data, score and flow
+// settings for its stages to be reused.
+void check_reusable(const io::H5File& file, const RunConfig& c) {
+  if (file.read_string("/reuse_key") != reuse_key(c)) {
+    throw ConfigError(file.path(), 0, 0, "output",
+                      "holds a run with other data, score or flow settings; choose another "
+                      "output directory or remove it");
+  }
+  const std::string revision = file.attribute_string("/", "gitRevision");
+  if (revision != kGitRevision) {
+    log::warn("{} was written by eqflow git {}, this is git {}: its stages are reused as they are",
+              file.path(), revision, kGitRevision);
+  }
+}
+
+// The dataset as stored by an earlier run (so a resumed run sees exactly the same points,
+// whatever the code version that regenerates them).
+systems::Dataset read_dataset(const io::H5File& file) {
+  std::vector<std::size_t> shape;
+  auto points = file.read_doubles("/data/points", &shape);
+  systems::Dataset data =
+      systems::make_dataset(file.attribute_string("/data", "system"), shape.at(0), shape.at(1));
+  data.values = std::move(points);
+  data.mean = file.read_doubles("/data/mean");
+  data.scale = file.read_doubles("/data/scale");
+  data.normalised = file.attribute_int("/data", "normalised") != 0;
+  return data;
+}
+
 // Score stage (rank 0): train, or reuse the model stored in run.h5.
 struct ScoreStage {
   std::vector<double> loss;
@@ -147,11 +177,6 @@ ScoreStage train_or_load_score(const RunConfig& c, const systems::Dataset& data,
   const std::string path = run_file(c);
   if (fs::exists(path)) {
     auto file = io::H5File::open(path);
-    if (file.read_string("/reuse_key") != reuse_key(c)) {
-      throw ConfigError(path, 0, 0, "output",
-                        "holds a run with other data, score or flow settings; choose another "
-                        "output directory or remove it");
-    }
     read_model(file, "/score", score.model());
     out.loss = file.read_doubles("/score/loss");
     if (file.exists("/score/samples")) out.samples = file.read_floats("/score/samples");
@@ -328,10 +353,14 @@ std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
                           const RunOptions& options) {
   Timer timer;
   const bool progress = options.progress && comm.is_root();
-  // Stage 1: data (every rank, deterministic; bad data stops the run before any output).
+  // Stage 1: data (every rank): the stored points of an earlier run of this output, else
+  // generated or read (deterministic; bad data stops the run before any output).
   const systems::Dataset data = [&] {
     ScopedRegion region("eqflow::stage::data");
-    return impl::load_dataset(config);
+    if (!fs::exists(run_file(config))) return impl::load_dataset(config);
+    const auto file = io::H5File::open(run_file(config));
+    check_reusable(file, config);
+    return read_dataset(file);
   }();
   if (comm.is_root()) {
     fs::create_directories(fs::path(config.output) / "seeds");
