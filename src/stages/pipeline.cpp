@@ -9,7 +9,6 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
-#include <numeric>
 
 #include "eqflow/app/impl/stages.hpp"
 #include "eqflow/core/error.hpp"
@@ -395,7 +394,8 @@ std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
   // Stage 3: flows, seeds spread over ranks; a failed seed is reported, the others go on.
   const std::int64_t last = options.last_seed < 0 ? config.experiments : options.last_seed;
   const auto mine = parallel::seeds_for_rank(options.first_seed, last, comm.rank(), comm.size());
-  std::vector<double> failures(1, 0.0);
+  std::vector<double> failures(1, 0.0), trained(1, 0.0);
+  Timer flow_timer;
   for (const auto seed : mine) {
     if (fs::exists(seed_file(config, seed))) {
       log::debug("seed {}: complete, skipped", seed);
@@ -404,12 +404,19 @@ std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
     try {
       ScopedRegion region("eqflow::stage::flow_seed");
       run_seed(config, seed, data, device_data, score, progress);
+      trained[0] += 1;
     } catch (const std::exception& e) {
       log::error("seed {} failed: {}", seed, e.what());
       failures[0] += 1;
     }
   }
+  const double flow_seconds = comm.max(flow_timer.host_seconds());
   comm.allreduce_sum(failures);
+  comm.allreduce_sum(trained);
+  if (trained[0] > 0) {
+    log::info("flows: {} seed(s) trained and analysed in {} on {} rank(s): {:.4g} seeds/s",
+              trained[0], format_duration(flow_seconds), comm.size(), trained[0] / flow_seconds);
+  }
 
   // Stage 4: summary.
   std::int64_t complete = 0;
