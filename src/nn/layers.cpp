@@ -244,13 +244,16 @@ void FourierEncoding<Scalar>::forward(const ConstView& x, const MutView& y, Mode
         const std::size_t b = i / d, c = i % d;
         const Scalar v = x(b, c);
         y(b, c) = v;
-        Scalar a = 1;
-        for (int j = 0; j < nf; ++j, a *= 2) {
-          const Scalar sn = math::sin(a * v), cs = math::cos(a * v);
+        // One sin/cos, then the double-angle formulas for frequencies 2, 4, ...
+        Scalar sn = math::sin(v), cs = math::cos(v);
+        for (int j = 0; j < nf; ++j) {
           trig(b, 2 * j * d + c) = sn;
           trig(b, (2 * j + 1) * d + c) = cs;
           y(b, (1 + 2 * j) * d + c) = sn;
           y(b, (2 + 2 * j) * d + c) = cs;
+          const Scalar s2 = Scalar(2) * sn * cs;
+          cs = (cs - sn) * (cs + sn);
+          sn = s2;
         }
       });
 }

@@ -2,6 +2,8 @@
 // layer, in each batch-norm mode.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "eqflow/core/error.hpp"
 #include "eqflow/nn/activation.hpp"
 #include "eqflow/nn/batch_norm.hpp"
@@ -80,6 +82,33 @@ TEST(LayerDerivatives, Residual) {
   inner->emplace<nn::Dense<double>>(4, 5).emplace<nn::SiLU<double>>(5).emplace<nn::Dense<double>>(
       5, 3);
   check_layer_derivatives(std::make_unique<nn::Residual<double>>(std::move(inner)), {});
+}
+
+// The encoding computes one sin/cos and doubles the angle: compare with direct evaluation.
+template <class Scalar>
+void check_fourier_values(double tolerance) {
+  nn::Model<Scalar> model(std::make_unique<nn::FourierEncoding<Scalar>>(2, 4), 1);
+  View2<Scalar> x("x", 50, 2), y("y", 50, 18);
+  fill_uniform(x, CounterRng(2, 2), 0, Scalar(-10), Scalar(10));
+  model.forward(x, y, Mode::Eval);
+  const auto hx = test::to_vector(x), hy = test::to_vector(y);
+  std::vector<double> expected(hy.size());
+  for (std::size_t b = 0; b < 50; ++b) {
+    for (std::size_t c = 0; c < 2; ++c) {
+      const double v = hx[b * 2 + c];
+      expected[b * 18 + c] = v;
+      for (int j = 0; j < 4; ++j) {
+        expected[b * 18 + (1 + 2 * j) * 2 + c] = std::sin(std::ldexp(v, j));
+        expected[b * 18 + (2 + 2 * j) * 2 + c] = std::cos(std::ldexp(v, j));
+      }
+    }
+  }
+  test::expect_close(hy, expected, tolerance, 0.0, "Fourier features");
+}
+
+TEST(Layers, FourierFeaturesMatchDirectEvaluation) {
+  check_fourier_values<double>(1e-13);
+  check_fourier_values<float>(2e-5);
 }
 
 TEST(Layers, RejectMismatchedShapes) {
