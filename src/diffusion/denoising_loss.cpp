@@ -62,14 +62,13 @@ double DenoisingLoss<Scalar>::evaluate(nn::Model<Scalar>& model, const ConstView
   prepare(batch, d);
   const auto noise = noise_;
   const auto times = times_;
-  // Sample n uses counters n (d+1) for t and n (d+1) + 1 + j for eps_j.
+  // Sample n: t = uniform n of the stream's "time" child, eps_j = normal n d + j of the stream
+  // (drawn two per Philox block).
+  const CounterRng time_rng = derive_stream(rng, 0x74696d65ull, 0);
   Kokkos::parallel_for(
-      "eqflow::DenoisingLoss::noise", RangePolicy(0, batch), KOKKOS_LAMBDA(const std::size_t b) {
-        const std::uint64_t base = (first_sample + b) * (d + 1);
-        times(b) = rng.uniform(base);
-        for (std::size_t j = 0; j < d; ++j)
-          noise(b, j) = static_cast<Scalar>(rng.normal(base + 1 + j));
-      });
+      "eqflow::DenoisingLoss::times", RangePolicy(0, batch),
+      KOKKOS_LAMBDA(const std::size_t b) { times(b) = time_rng.uniform(first_sample + b); });
+  fill_normal(noise, rng, first_sample * d);
   return compute(model, x0, gradient);
 }
 
