@@ -1,6 +1,6 @@
 // Benchmark of the Lyapunov analysis of one trained flow with the reference settings
 // (float64; 64 trajectories of 5,000 RK4 steps at dt 0.1, tau 2,500, stable filter |x| < 4),
-// reading the flow from a seed file of `eqflow run` (FlowKernel, d = 3), so the PyTorch
+// reading the flow from a seed file of `eqflow run`, so the PyTorch
 // baseline can analyse the very same flow (bench/pytorch_baseline.py lyapunov SEED_FILE).
 //
 //   bench_lyapunov SEED_FILE [--trajectories N] [--steps S] [--tau T] [--repeats R]
@@ -10,11 +10,10 @@
 #include <cstdlib>
 #include <string>
 
+#include "eqflow/app/pipeline.hpp"
 #include "eqflow/core/timer.hpp"
 #include "eqflow/dynamics/lyapunov.hpp"
 #include "eqflow/dynamics/vector_field.hpp"
-#include "eqflow/io/hdf5_file.hpp"
-#include "eqflow/nn/model.hpp"
 
 int main(int argc, char** argv) {
   using namespace eqflow;
@@ -42,23 +41,8 @@ int main(int argc, char** argv) {
     }
   }
   Kokkos::ScopeGuard kokkos(argc, argv);
-  const auto file = io::H5File::open(argv[1]);
-  const auto d = static_cast<std::size_t>(file.attribute_int("/", "dim"));
-  const auto params = file.read_doubles("/flow/parameters");
-  const auto buffers = file.read_doubles("/flow/buffers");
-  nn::Model<double> model(nn::make_flow_kernel<double>(d), 0);
-  if (params.size() != model.parameters().num_parameters()) {
-    fmt::print(stderr, "bench_lyapunov: {} holds {} parameters, a FlowKernel(d={}) has {}\n",
-               argv[1], params.size(), d, model.parameters().num_parameters());
-    return 1;
-  }
-  auto hp = Kokkos::create_mirror_view(model.parameters().values());
-  auto hb = Kokkos::create_mirror_view(model.parameters().buffers());
-  for (std::size_t i = 0; i < params.size(); ++i) hp(i) = params[i];
-  for (std::size_t i = 0; i < buffers.size(); ++i) hb(i) = buffers[i];
-  Kokkos::deep_copy(model.parameters().values(), hp);
-  Kokkos::deep_copy(model.parameters().buffers(), hb);
-  dynamics::ModelField<double> field(model, nn::Mode::Eval);
+  const auto model = app::load_flow(argv[1]);
+  dynamics::ModelField<double> field(*model, nn::Mode::Eval);
   dynamics::LyapunovResult result;
   Timer timer;
   for (int r = 0; r < repeats; ++r) result = dynamics::lyapunov_reference(field, settings);

@@ -348,6 +348,18 @@ std::int64_t write_summary(const RunConfig& c, const systems::Dataset& data,
 
 }  // namespace
 
+std::unique_ptr<nn::Model<double>> load_flow(const std::string& path) {
+  const auto file = io::H5File::open(path);
+  const RunConfig config = io::parse_deck(file.read_string("/deck"), path + ":/deck");
+  const auto d = static_cast<std::size_t>(file.attribute_int("/", "dim"));
+  auto model = std::make_unique<nn::Model<double>>(impl::make_flow_network<double>(config, d), 0);
+  const auto params = file.read_doubles("/flow/parameters");
+  const auto buffers = file.read_doubles("/flow/buffers");
+  from_host_vector(model->parameters().values(), params, path + ":/flow/parameters");
+  from_host_vector(model->parameters().buffers(), buffers, path + ":/flow/buffers");
+  return model;
+}
+
 std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
                           const RunOptions& options) {
   Timer timer;

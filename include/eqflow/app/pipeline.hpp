@@ -10,10 +10,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "eqflow/app/config.hpp"
+#include "eqflow/nn/model.hpp"
 #include "eqflow/parallel/comm.hpp"
 
 namespace eqflow::app {
@@ -27,6 +29,10 @@ struct RunOptions {
 //! Runs (or resumes) every stage. Returns the number of seeds complete in the output.
 std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
                           const RunOptions& options);
+
+//! The flow model stored in a seed file (architecture from its /deck), in double precision
+//! with its batch-norm running statistics: for analyses and benchmarks of a trained flow.
+std::unique_ptr<nn::Model<double>> load_flow(const std::string& seed_file);
 
 //! A human-readable summary of an eqflow HDF5 file (run or seed file).
 std::string describe_output(const std::string& path);
