@@ -235,21 +235,23 @@ record mmd 2t "$(result "$out/pt2_mmd.log" mmd)" "$eq_mmd2" - - "$(rss pt2_mmd)"
 pair ptp_mmd "$py" "$baseline" --threads 1 mmd "$seed_file"
 record mmd 2p "$(thr ptp_mmd mmd)" "$eq_mmd2" - - "$(rss2 ptp_mmd)" "$eq_mmd2_rss" "$mmd_note"
 
-# ---- seed sweep: the small deck with 4 seeds on 1 rank and on 2 ranks. Both start from the
-# deck's trained score model (run.h5 of the 1-thread deck run, reused by eqflow), so the
-# measurement is the flow-seed stage plus start-up and summary.
+# ---- seed sweep: the small deck with 4 seeds of 100 flow epochs on 1 rank and on 2 ranks.
+# Throughput is eqflow's own "flows: ... seeds/s" line: the flow-seed stage over all ranks,
+# without start-up and the summary (serial, rank 0) that a 4-seed run would be dominated by.
 
 echo "compare: seed sweep ($sweep_seeds seeds, 1 and 2 ranks)"
 rm -rf "$out/sweep1" "$out/sweep2"
 mkdir -p "$out/sweep1" "$out/sweep2"
-cp "$out/deck1/run.h5" "$out/sweep1/run.h5"
-cp "$out/deck1/run.h5" "$out/sweep2/run.h5"
+sweep_epochs=100
+[ "$quick" = 1 ] && sweep_epochs=20
 eq1 sweep1 "$bin/eqflow" run "$deck" --set experiments="$sweep_seeds" \
-  --set output="$out/sweep1" --no-progress
+  --set output="$out/sweep1" --no-progress --set flow.epochs="$sweep_epochs"
 timed sweep2 mpirun -n 2 --oversubscribe -x OPENBLAS_NUM_THREADS=1 -x OMP_NUM_THREADS=1 \
   "$bin/eqflow" run "$deck" --set experiments="$sweep_seeds" --set output="$out/sweep2" \
-  --no-progress
-printf 'sweep\t%s\t%s\t%s\n' "$sweep_seeds" "$(wall sweep1)" "$(wall sweep2)" >"$out/sweep.tsv"
+  --set flow.epochs="$sweep_epochs" --no-progress
+seeds_per_second() { grep -oE '[0-9.e+-]+ seeds/s' "$out/$1.log" | tail -1 | cut -d' ' -f1; }
+printf 'sweep\t%s\t%s\t%s\n' "$sweep_seeds" "$(seeds_per_second sweep1)" \
+  "$(seeds_per_second sweep2)" >"$out/sweep.tsv"
 
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -308,12 +310,11 @@ for line in open(tsv):
           f"{f'{num(gf):.1f}' if num(gf) is not None else '-'} | "
           f"{pct + '%' if num(pct) is not None else '-'} | "
           f"{fmt_mb(prss)} | {fmt_mb(erss)} | {note} |")
-_, seeds, w1, w2 = open(sweep).read().split()
-s1, s2 = float(seeds) / float(w1), float(seeds) / float(w2)
-print(f"\nSeed sweep (small deck, --set experiments={seeds}, score model reused, "
-      f"OPENBLAS_NUM_THREADS=1; process wall time): 1 rank {w1} s ({s1:.2f} seeds/s), "
-      f"mpirun -n 2 {w2} s ({s2:.2f} seeds/s): throughput ratio 2 ranks / 1 rank = "
-      f"{s2 / s1:.2f}.")
+_, seeds, r1, r2 = open(sweep).read().split()
+s1, s2 = float(r1), float(r2)
+print(f"\nSeed sweep (small deck, {seeds} seeds of 100 flow epochs, OPENBLAS_NUM_THREADS=1; "
+      f"eqflow's flow-stage throughput): 1 rank {s1:.3f} seeds/s, mpirun -n 2 {s2:.3f} "
+      f"seeds/s: throughput ratio 2 ranks / 1 rank = {s2 / s1:.2f}.")
 print("\nPyTorch / eqflow > 1: eqflow is faster. Training steps: time per step; Lyapunov and "
       "MMD^2: time of one analysis; deck: process wall time. \"2: PyTorch 2 threads\": PyTorch "
       "is one process with 2 threads; \"2: 2 processes\": PyTorch too runs two 1-thread "
