@@ -25,7 +25,7 @@ TEST(Math, MatchesStandardLibrary) {
   EXPECT_EQ(math::clamp(5, 0, 3), 3);
   EXPECT_EQ(math::min(2.0f, -1.0f), -1.0f);
   EXPECT_EQ(math::max(2.0f, -1.0f), 2.0f);
-  EXPECT_NEAR(math::sigmoid(-100.0f), 0.0f, 1e-40f);
+  EXPECT_NEAR(math::sigmoid(-100.0f), 0.0f, 1e-37f);  // exp_poly clamps its argument
   EXPECT_NEAR(math::sigmoid(100.0), 1.0, 1e-15);
 }
 
@@ -62,6 +62,31 @@ TEST(Timer, Advances) {
   volatile double sink = 0;
   for (int i = 0; i < 100000; ++i) sink = sink + std::sqrt(double(i));
   EXPECT_GT(t.seconds(), 0.0);
+}
+
+}  // namespace
+}  // namespace eqflow
+
+namespace eqflow {
+namespace {
+
+TEST(Math, PolynomialExpIsAccurate) {
+  double worst_d = 0, worst_f = 0;
+  for (int i = -20000; i <= 20000; ++i) {
+    const double x = i * 0.0354;  // [-708, 708]
+    worst_d = std::max(worst_d, std::abs(math::exp_poly(x) / std::exp(x) - 1.0));
+    if (std::abs(x) < 87) {
+      const float xf = static_cast<float>(x);
+      worst_f =
+          std::max(worst_f, std::abs(double(math::exp_poly(xf)) / std::exp(double(xf)) - 1.0));
+    }
+  }
+  EXPECT_LT(worst_d, 5e-16);  // ~2 ulp
+  EXPECT_LT(worst_f, 3e-7);   // ~2 ulp
+  EXPECT_TRUE(std::isfinite(math::exp_poly(1000.0)));
+  EXPECT_GT(math::exp_poly(-1000.0), 0.0);
+  EXPECT_NEAR(math::sigmoid(1000.0), 1.0, 1e-15);
+  EXPECT_NEAR(math::sigmoid(-1000.0), 0.0, 1e-300);
 }
 
 }  // namespace
