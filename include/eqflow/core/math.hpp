@@ -81,9 +81,9 @@ KOKKOS_INLINE_FUNCTION double exp_poly(double x) {
   p = p * r + 0.5;
   p = p * r + 1.0;
   p = p * r + 1.0;
-  long long bits;
+  unsigned long long bits;  // unsigned: the shift discards the high bits by definition
   __builtin_memcpy(&bits, &shifted, sizeof(bits));
-  bits = (bits + 1023) << 52;  // the low mantissa bits of `shifted` hold k
+  bits = (bits + 1023u) << 52;  // the low mantissa bits of `shifted` hold k
   double scale;
   __builtin_memcpy(&scale, &bits, sizeof(scale));
   return p * scale;
@@ -103,9 +103,9 @@ KOKKOS_INLINE_FUNCTION float exp_poly(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  int bits;
+  unsigned int bits;
   __builtin_memcpy(&bits, &shifted, sizeof(bits));
-  bits = (bits + 127) << 23;
+  bits = (bits + 127u) << 23;
   float scale;
   __builtin_memcpy(&scale, &bits, sizeof(scale));
   return p * scale;
