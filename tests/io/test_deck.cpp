@@ -6,21 +6,16 @@
 
 #include "eqflow/core/error.hpp"
 #include "eqflow/io/deck.hpp"
+#include "support/files.hpp"
 
 namespace eqflow {
 namespace {
 
-// Expects parse_deck to throw ConfigError whose message contains every fragment.
+// Expects parse_deck to throw a one-line ConfigError whose message contains every fragment.
 void expect_error(const std::string& yaml, const std::vector<std::string>& fragments,
                   const std::vector<std::string>& overrides = {}) {
-  try {
-    io::parse_deck(yaml, "deck.yaml", overrides);
-    ADD_FAILURE() << "no error for:\n" << yaml;
-  } catch (const ConfigError& e) {
-    const std::string what = e.what();
-    for (const auto& f : fragments) EXPECT_NE(what.find(f), std::string::npos) << what;
-    EXPECT_EQ(what.find('\n'), std::string::npos) << "one line: " << what;
-  }
+  test::expect_error_containing<ConfigError>([&] { io::parse_deck(yaml, "deck.yaml", overrides); },
+                                             fragments);
 }
 
 TEST(Deck, DefaultsDependOnTheSystem) {

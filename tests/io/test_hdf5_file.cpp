@@ -16,6 +16,7 @@
 #include "eqflow/core/error.hpp"
 #include "eqflow/io/hdf5_file.hpp"
 #include "eqflow/version.hpp"
+#include "support/files.hpp"
 
 namespace eqflow::io {
 namespace {
@@ -23,39 +24,18 @@ namespace {
 namespace fs = std::filesystem;
 
 //! Each test gets its own empty directory under GoogleTest's temporary directory.
-class H5FileTest : public ::testing::Test {
+class H5FileTest : public test::TempDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("eqflow_h5_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
   std::vector<std::string> entries() const {
     std::vector<std::string> names;
     for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename());
     return names;
   }
-
-  fs::path dir_;
 };
 
-//! Expects `body` to throw IoError whose message contains every string of `parts`.
 template <class F>
 void expect_io_error(F&& body, const std::vector<std::string>& parts) {
-  try {
-    body();
-    ADD_FAILURE() << "expected IoError containing '" << parts.front() << "'";
-  } catch (const IoError& e) {
-    const std::string what = e.what();
-    for (const auto& part : parts) {
-      EXPECT_NE(what.find(part), std::string::npos) << "'" << part << "' not in: " << what;
-    }
-  }
+  test::expect_error_containing<IoError>(std::forward<F>(body), parts);
 }
 
 TEST_F(H5FileTest, RoundTripsEveryDatasetType) {

@@ -14,47 +14,26 @@
 #include "eqflow/core/error.hpp"
 #include "eqflow/io/hdf5_file.hpp"
 #include "eqflow/io/matrix_file.hpp"
+#include "support/files.hpp"
 
 namespace eqflow::io {
 namespace {
 
 namespace fs = std::filesystem;
 
-class MatrixFileTest : public ::testing::Test {
+class MatrixFileTest : public test::TempDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("eqflow_matrix_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   //! Writes `text` verbatim to a file in the test directory and returns its path.
   std::string text_file(const std::string& name, const std::string& text) const {
     const std::string path = (dir_ / name).string();
     std::ofstream(path, std::ios::binary) << text;
     return path;
   }
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
-
-  fs::path dir_;
 };
 
-//! Expects `body` to throw IoError whose message contains every string of `parts`.
 template <class F>
 void expect_io_error(F&& body, const std::vector<std::string>& parts) {
-  try {
-    body();
-    ADD_FAILURE() << "expected IoError containing '" << parts.front() << "'";
-  } catch (const IoError& e) {
-    const std::string what = e.what();
-    EXPECT_EQ(what.find('\n'), std::string::npos) << "one line expected: " << what;
-    for (const auto& part : parts) {
-      EXPECT_NE(what.find(part), std::string::npos) << "'" << part << "' not in: " << what;
-    }
-  }
+  test::expect_error_containing<IoError>(std::forward<F>(body), parts);
 }
 
 TEST_F(MatrixFileTest, ReadsCommaSeparatedWithHeaderAndComments) {
