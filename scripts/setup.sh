@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages eqflow needs, only those that are missing (idempotent, and fast
-# when everything is present). Run as root, or as a user with sudo.
+# when everything is present). Run as root, or as a user with sudo. With arguments it installs
+# those packages instead (bench/setup_torch.sh uses that for the PyTorch baseline).
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,7 @@ packages=(
   libyaml-cpp-dev libfmt-dev libgtest-dev
   python3 python3-h5py python3-matplotlib python3-numpy
 )
+[ $# -gt 0 ] && packages=("$@")
 
 missing=()
 for p in "${packages[@]}"; do
