@@ -3,6 +3,7 @@
 // preservation (MMD^2 curves) and, for lorenz, the similarity to the true field.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "eqflow/app/impl/stages.hpp"
@@ -16,12 +17,19 @@
 #include "eqflow/dynamics/mmd.hpp"
 #include "eqflow/dynamics/similarity.hpp"
 #include "eqflow/dynamics/vector_field.hpp"
+#include "eqflow/flow/equilibrium_loss.hpp"
 
 namespace eqflow::app::impl {
 namespace {
 
 // Random streams of the analyses: the same points for every seed, so curves compare.
-enum Purpose : std::uint64_t { kTrajectory = 11, kMmd = 12, kNoiseFloor = 13, kSimilarity = 14 };
+enum Purpose : std::uint64_t {
+  kTrajectory = 11,
+  kMmd = 12,
+  kNoiseFloor = 13,
+  kSimilarity = 14,
+  kResidual = 15
+};
 
 // `count` distinct random rows of the data (float64 on the device), skipping the first
 // `skip` rows of the permutation (disjoint subsets from the same stream).
@@ -66,6 +74,54 @@ View2<double> similarity_points(const RunConfig& c, const systems::Dataset& data
   return x;
 }
 
+// The data sample x transported by RK4 under `field`, measured every `every` steps: MMD^2
+// against the start, the fraction of points still bounded (finite, max |x_i| below ten times
+// the data's largest coordinate) and, for the ring, the fraction inside the annulus
+// 1 <= r <= 2 and the mean radius.
+struct TransportCurves {
+  std::vector<double> times, mmd2, bounded, annulus, mean_radius;
+};
+
+TransportCurves transport_curves(dynamics::VectorField<double>& field, const View2<double>& x,
+                                 const RunConfig& c, const systems::Dataset& data) {
+  const auto& m = c.analysis.mmd;
+  const auto steps = static_cast<std::size_t>(m.steps), every = static_cast<std::size_t>(m.every);
+  const auto traj = dynamics::integrate<double>(field, x, m.dt, steps, every);
+  double largest = 0;
+  for (double v : data.values) largest = std::max(largest, std::abs(v));
+  const double bound = 10 * largest;
+  const bool ring = c.system == "ring" && data.d == 2;
+  const std::size_t n = x.extent(0), d = x.extent(1);
+  TransportCurves out;
+  for (std::size_t f = 0; f < traj.extent(0); ++f) {
+    const View2<double> frame = Kokkos::subview(traj, f, Kokkos::ALL, Kokkos::ALL);
+    out.times.push_back(static_cast<double>(f * every) * m.dt);
+    out.mmd2.push_back(dynamics::mmd2_rbf<double>(x, frame, m.bandwidth));
+    double inside = 0, in_annulus = 0, radius = 0;
+    Kokkos::parallel_reduce(
+        "eqflow::analysis::support", RangePolicy(0, n),
+        KOKKOS_LAMBDA(const std::size_t i, double& ok, double& ann, double& rad) {
+          double largest_coordinate = 0, r2 = 0;
+          for (std::size_t j = 0; j < d; ++j) {
+            largest_coordinate = math::max(largest_coordinate, math::abs(frame(i, j)));
+            r2 += frame(i, j) * frame(i, j);
+          }
+          const bool finite = largest_coordinate < bound;  // false for NaN and inf too
+          ok += finite ? 1.0 : 0.0;
+          const double r = math::sqrt(r2);
+          ann += finite && r >= 1.0 && r <= 2.0 ? 1.0 : 0.0;
+          rad += finite ? r : 0.0;
+        },
+        inside, in_annulus, radius);
+    out.bounded.push_back(inside / n);
+    if (ring) {
+      out.annulus.push_back(in_annulus / n);
+      out.mean_radius.push_back(inside > 0 ? radius / inside : 0.0);
+    }
+  }
+  return out;
+}
+
 void write_field_grid(dynamics::VectorField<double>& field, const systems::Dataset& data,
                       io::H5File& out) {
   const std::size_t g = 41;
@@ -104,8 +160,8 @@ void write_field_grid(dynamics::VectorField<double>& field, const systems::Datas
 
 }  // namespace
 
-void analyse_flow(const RunConfig& c, nn::Model<float>& flow, const systems::Dataset& data,
-                  std::int64_t seed, io::H5File& out) {
+void analyse_flow(const RunConfig& c, nn::Model<float>& flow, diffusion::ScoreModel<float>& score,
+                  const systems::Dataset& data, std::int64_t seed, io::H5File& out) {
   ScopedRegion region("eqflow::analyse_flow");
   const std::size_t d = data.d;
   nn::Model<double> model(make_flow_network<double>(c, d), 0);
@@ -180,14 +236,20 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, const systems::Dat
   }
   if (a.mmd.enabled) {
     const auto x = subset(data, static_cast<std::size_t>(a.mmd.points), c.seed, kMmd);
-    const auto curve =
-        dynamics::mmd2_curve<double>(field, x, a.mmd.dt, static_cast<std::size_t>(a.mmd.steps),
-                                     static_cast<std::size_t>(a.mmd.every), a.mmd.bandwidth);
-    out.write("/analysis/mmd/time", curve.times);
-    out.write("/analysis/mmd/learned", curve.mmd2);
+    const auto curves = transport_curves(field, x, c, data);
+    out.write("/analysis/mmd/time", curves.times);
+    out.write("/analysis/mmd/learned", curves.mmd2);
+    out.write("/analysis/mmd/bounded", curves.bounded);
     out.set_attribute("/analysis/mmd", "bandwidth", a.mmd.bandwidth);
     out.set_attribute("/analysis/mmd", "description",
-                      "unbiased RBF MMD^2 between data points and their RK4 images");
+                      "unbiased RBF MMD^2 between data points and their RK4 images; bounded: "
+                      "fraction of images finite and within 10x the data's largest coordinate");
+    if (!curves.annulus.empty()) {
+      out.write("/analysis/mmd/annulus", curves.annulus);
+      out.write("/analysis/mmd/mean_radius", curves.mean_radius);
+      out.set_attribute("/analysis/mmd/annulus", "description",
+                        "fraction of the transported points with 1 <= r <= 2");
+    }
   }
   if (a.similarity.enabled && is_lorenz_frame(c, data)) {
     auto truth = true_lorenz(data);
@@ -196,6 +258,31 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, const systems::Dat
     out.set_attribute("/analysis/similarity", "description",
                       "|cosine| between the flattened learned and true Lorenz velocities at "
                       "data points scaled by sqrt(a_t)");
+  }
+
+  // Held-out equilibrium residual, exact divergence: a fresh draw of the system diffused to
+  // the training time t, scores from the score model, batch statistics of that batch.
+  const auto held_out = held_out_dataset(c, data);
+  if (held_out.n > 1) {
+    const auto points = std::min<std::size_t>(held_out.n, 2048);
+    const auto x64 = subset(held_out, points, c.seed, kResidual);
+    const auto schedule = score.schedule();
+    const double alpha = schedule.alpha_bar(schedule.index(c.flow.t));
+    const double sa = std::sqrt(alpha), sn = std::sqrt(1.0 - alpha);
+    View2<float> xt("eqflow::analysis::held_out", points, d),
+        s("eqflow::analysis::score", points, d);
+    const CounterRng noise(c.seed, kResidual);
+    Kokkos::parallel_for(
+        "eqflow::analysis::diffuse", RangePolicy(0, xt.size()), KOKKOS_LAMBDA(const std::size_t i) {
+          xt.data()[i] = static_cast<float>(sa * x64.data()[i] + sn * noise.normal(i));
+        });
+    score.score(xt, c.flow.t, s);
+    flow::EquilibriumLoss<float> exact(flow::DivergenceEstimator::Exact);
+    const double residual = exact.evaluate(flow, xt, s, CounterRng(), 0, nn::Mode::Train, false);
+    out.write("/analysis/residual_heldout", residual);
+    out.set_attribute("/analysis/residual_heldout", "description",
+                      "mean (div v + v . s)^2, exact divergence, on a fresh draw of the system "
+                      "diffused to the training time t (batch statistics of that batch)");
   }
 }
 
@@ -210,11 +297,9 @@ void write_baselines(const RunConfig& c, const systems::Dataset& data, io::H5Fil
     dynamics::ModelField<double> field(model, nn::Mode::Eval);
     if (a.mmd.enabled) {
       const auto x = subset(data, static_cast<std::size_t>(a.mmd.points), c.seed, kMmd);
-      const auto curve =
-          dynamics::mmd2_curve<double>(field, x, a.mmd.dt, static_cast<std::size_t>(a.mmd.steps),
-                                       static_cast<std::size_t>(a.mmd.every), a.mmd.bandwidth);
-      times = curve.times;
-      random_mmd.insert(random_mmd.end(), curve.mmd2.begin(), curve.mmd2.end());
+      const auto curves = transport_curves(field, x, c, data);
+      times = curves.times;
+      random_mmd.insert(random_mmd.end(), curves.mmd2.begin(), curves.mmd2.end());
     }
     if (a.similarity.enabled && is_lorenz_frame(c, data)) {
       auto truth = true_lorenz(data);

@@ -273,7 +273,7 @@ void run_seed(const RunConfig& c, std::int64_t seed, const systems::Dataset& dat
   file.set_attribute("/flow", "divergence", impl::resolved_divergence(c, d));
   file.set_attribute("/flow", "t", c.flow.t);
   file.set_attribute("/flow", "epochs", c.flow.epochs);
-  impl::analyse_flow(c, flow, data, seed, file);
+  impl::analyse_flow(c, flow, score, data, seed, file);
   file.commit();
   std::error_code ignored;
   fs::remove(ckpt, ignored);

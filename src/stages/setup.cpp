@@ -45,6 +45,20 @@ systems::Dataset load_dataset(const RunConfig& c) {
   throw Error(fmt::format("unknown system '{}'", c.system));
 }
 
+systems::Dataset held_out_dataset(const RunConfig& c, const systems::Dataset& data) {
+  if (c.system == "samples") return systems::Dataset{};
+  RunConfig other = c;
+  other.seed = mix64(c.seed ^ 0x68656c64ull);  // an independent draw of the same size
+  systems::Dataset fresh = load_dataset(other);
+  // Raw points of the new draw in the training data's frame.
+  const auto raw = fresh.normalised ? systems::denormalise(fresh) : fresh.values;
+  fresh.values = data.normalised ? systems::normalise(data, raw) : raw;
+  fresh.mean = data.mean;
+  fresh.scale = data.scale;
+  fresh.normalised = data.normalised;
+  return fresh;
+}
+
 template <class Scalar>
 std::unique_ptr<nn::Layer<Scalar>> make_flow_network(const RunConfig& c, std::size_t d) {
   const auto hidden = static_cast<std::size_t>(c.flow.hidden);

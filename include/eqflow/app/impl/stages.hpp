@@ -7,6 +7,7 @@
 #include <string>
 
 #include "eqflow/app/config.hpp"
+#include "eqflow/diffusion/score_model.hpp"
 #include "eqflow/io/hdf5_file.hpp"
 #include "eqflow/nn/model.hpp"
 #include "eqflow/systems/dataset.hpp"
@@ -26,8 +27,15 @@ std::string resolved_divergence(const RunConfig& config, std::size_t d);
 //! Seeds of the model initialisation and random streams of flow `seed` (a pure function).
 std::uint64_t flow_seed(const RunConfig& config, std::int64_t seed);
 
-//! Every enabled analysis of a trained flow, written under /analysis of `out`.
-void analyse_flow(const RunConfig& config, nn::Model<float>& flow, const systems::Dataset& data,
+//! A fresh draw of the run's system (another seed, same settings) in the frame
+//! (normalisation) of `data`: held-out points. Empty for `samples`, which has no second draw.
+systems::Dataset held_out_dataset(const RunConfig& config, const systems::Dataset& data);
+
+//! Every enabled analysis of a trained flow, written under /analysis of `out`. The score
+//! model gives the held-out equilibrium residual. The flow's batch-norm running statistics
+//! are updated by that last measurement (the stored model is written before).
+void analyse_flow(const RunConfig& config, nn::Model<float>& flow,
+                  diffusion::ScoreModel<float>& score, const systems::Dataset& data,
                   std::int64_t seed, io::H5File& out);
 
 //! Baselines written under /summary of the run file: untrained random flows (MMD curves,
