@@ -1,6 +1,7 @@
 // The flow-model training loop on the equilibrium residual.
 #include "eqflow/flow/flow_trainer.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "eqflow/core/batching.hpp"
@@ -54,6 +55,11 @@ void FlowTrainer<Scalar>::run(std::int64_t until,
   const Scalar sa = static_cast<Scalar>(std::sqrt(alpha_bar_));
   const Scalar sn = static_cast<Scalar>(std::sqrt(1.0 - alpha_bar_));
   const auto x0 = x0_, xt = xt_;
+  const auto total_steps = static_cast<std::int64_t>(steps) * settings_.epochs;
+  const auto schedule = settings_.cosine_lr
+                            ? nn::LearningRateSchedule::cosine_with_warmup(
+                                  settings_.lr, 0, std::max<std::int64_t>(1, total_steps))
+                            : nn::LearningRateSchedule::constant(settings_.lr);
   while (epoch_ < until) {
     const auto order = to_device(random_permutation(n, derive_stream(rng_, 1, epoch_)), "order");
     double sum = 0;
@@ -69,7 +75,8 @@ void FlowTrainer<Scalar>::run(std::int64_t until,
       flow_.zero_gradients();
       sum += loss_.evaluate(flow_, xt_, score_values_, derive_stream(rng_, 3 + 2 * epoch_, step), 0,
                             nn::Mode::Train, true);
-      adam_.step(flow_.parameters().values(), flow_.parameters().gradients(), settings_.lr);
+      adam_.step(flow_.parameters().values(), flow_.parameters().gradients(),
+                 schedule.at(adam_.steps()));
     }
     history_.push_back(sum / steps);
     ++epoch_;  // before the callback: a checkpoint taken there resumes at the next epoch

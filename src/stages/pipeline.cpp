@@ -227,6 +227,7 @@ void run_seed(const RunConfig& c, std::int64_t seed, const systems::Dataset& dat
   s.epochs = c.flow.epochs;
   s.batch = c.flow.batch;
   s.lr = c.flow.lr;
+  s.cosine_lr = c.flow.lr_schedule == "cosine";
   s.weight_decay = c.flow.weight_decay;
   s.estimator = flow::parse_divergence_estimator(impl::resolved_divergence(c, d));
   s.probes = static_cast<int>(c.flow.probes);

@@ -136,5 +136,27 @@ TEST(FlowTrainer, ResumingAtAnEpochBoundaryIsExact) {
   EXPECT_EQ(ta.loss_history(), tc.loss_history());
 }
 
+TEST(FlowTrainer, CosineScheduleDecaysTheLearningRateToZero) {
+  auto& score = trained_score().model;
+  const auto data = two_peaks(1024, 5);
+  flow::FlowTrainingSettings settings;
+  settings.epochs = 4;
+  settings.batch = 256;
+  settings.cosine_lr = true;
+  nn::Model<float> flow(nn::make_flow_kernel<float>(2, 16), 4);
+  flow::FlowTrainer<float> trainer(flow, score, data, settings, CounterRng(6, 0));
+  trainer.run(3);
+  const auto before = test::to_vector(flow.parameters().values());
+  trainer.run(4);  // the last epoch's steps run at learning rates near 0
+  const auto after = test::to_vector(flow.parameters().values());
+  double change = 0, size = 0;
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    change = std::max(change, std::abs(after[i] - before[i]));
+    size = std::max(size, std::abs(before[i]));
+  }
+  EXPECT_LT(change, 0.02 * size);
+  EXPECT_EQ(trainer.optimizer().steps(), 16);
+}
+
 }  // namespace
 }  // namespace eqflow

@@ -35,11 +35,13 @@ TEST(Deck, DefaultsDependOnTheSystem) {
 TEST(Deck, ReadsNestedSettingsAndOverrides) {
   const std::string yaml =
       "system: two_moons\nseed: 7\nflow:\n  epochs: 12\n  divergence: unbiased\n  probes: 4\n"
+      "  lr_schedule: cosine\n"
       "analysis:\n  mmd:\n    bandwidth: 0.25\n";
   auto c = io::parse_deck(yaml, "d", {"flow.epochs=30", "analysis.mmd.points=64", "output=x/y"});
   EXPECT_EQ(c.seed, 7u);
   EXPECT_EQ(c.flow.epochs, 30);
   EXPECT_EQ(c.flow.divergence, "unbiased");
+  EXPECT_EQ(c.flow.lr_schedule, "cosine");
   EXPECT_DOUBLE_EQ(c.analysis.mmd.bandwidth, 0.25);
   EXPECT_EQ(c.analysis.mmd.points, 64);
   EXPECT_EQ(c.output, "x/y");

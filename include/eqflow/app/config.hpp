@@ -37,6 +37,7 @@ struct FlowConfig {
   std::int64_t epochs = 1024;
   std::int64_t batch = 2048;
   double lr = 1e-2;
+  std::string lr_schedule = "constant";  //!< constant (the reference) | cosine (decay to 0)
   double weight_decay = 1e-5;
   std::string divergence = "auto";  //!< auto (exact for d <= 8) | exact | hutchinson | unbiased
   std::int64_t probes = 10;
@@ -143,6 +144,7 @@ void visit_config(RunConfig& c, Visitor& v) {
     v.field("epochs", c.flow.epochs, 0);
     v.field("batch", c.flow.batch, 2);
     v.field("lr", c.flow.lr, Bound::Positive);
+    v.choice("lr_schedule", c.flow.lr_schedule, {"constant", "cosine"});
     v.field("weight_decay", c.flow.weight_decay, Bound::NonNegative);
     v.choice("divergence", c.flow.divergence, {"auto", "exact", "hutchinson", "unbiased"});
     v.field("probes", c.flow.probes, 1);

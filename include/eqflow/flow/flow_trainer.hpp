@@ -19,6 +19,8 @@ struct FlowTrainingSettings {
   std::int64_t epochs = 1024;
   std::int64_t batch = 2048;
   double lr = 1e-2;
+  //! Constant learning rate (the reference), or a cosine decay to 0 over all steps.
+  bool cosine_lr = false;
   double weight_decay = 1e-5;
   DivergenceEstimator estimator = DivergenceEstimator::Exact;
   int probes = 10;
