@@ -28,7 +28,8 @@ enum Purpose : std::uint64_t {
   kMmd = 12,
   kNoiseFloor = 13,
   kSimilarity = 14,
-  kResidual = 15
+  kResidual = 15,
+  kNormStatistics = 16
 };
 
 // `count` distinct random rows of the data (float64 on the device), skipping the first
@@ -166,7 +167,15 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, diffusion::ScoreMo
   const std::size_t d = data.d;
   nn::Model<double> model(make_flow_network<double>(c, d), 0);
   dynamics::copy_parameters(flow, model);
-  dynamics::ModelField<double> field(model, nn::Mode::Eval);
+  nn::Mode mode = nn::Mode::Eval;
+  if (c.analysis.norm_statistics == "data") {
+    // Statistics of one batch of clean data points, then held fixed (Frozen).
+    const auto x = subset(data, std::min<std::size_t>(data.n, 4096), c.seed, kNormStatistics);
+    View2<double> v("eqflow::analysis::norm_batch", x.extent(0), d);
+    model.forward(x, v, nn::Mode::Train);
+    mode = nn::Mode::Frozen;
+  }
+  dynamics::ModelField<double> field(model, mode);
   const auto& a = c.analysis;
   const std::uint64_t key = flow_seed(c, seed);
 

@@ -17,7 +17,7 @@ PY
 tiny=(--set experiments=2 --set score.epochs=3 --set score.batch=128 --set score.samples=16
       --set flow.epochs=2 --set flow.batch=128 --set flow.hidden=16 --set analysis.mmd.points=32
       --set analysis.mmd.steps=4 --set analysis.mmd.every=2 --set analysis.mmd.random_flows=1
-      --set analysis.trajectory_steps=10 --no-progress)
+      --set analysis.trajectory_steps=10 --set analysis.norm_statistics=data --no-progress)
 printf 'system: samples\ndata:\n  file: snapshots.csv\n' > csv.yaml
 printf 'system: samples\ndata:\n  file: snapshots.h5\n  dataset: /group/x\n' > h5.yaml
 OPENBLAS_NUM_THREADS=1 "$eqflow" run csv.yaml --set output=csv_out "${tiny[@]}" > csv.log 2>&1 || { cat csv.log; exit 1; }

@@ -88,6 +88,10 @@ struct AnalysisConfig {
   SimilarityConfig similarity;
   std::int64_t trajectory_steps = 1000;  //!< RK4 steps of the example trajectory per seed
   double trajectory_dt = 0.01;
+  //! Batch-norm statistics of the flow in simulation: "running" (the training run's running
+  //! averages over diffused points, PyTorch's eval mode) or "data" (one batch of clean data
+  //! points, held fixed).
+  std::string norm_statistics = "running";
 };
 
 struct RunConfig {
@@ -189,6 +193,7 @@ void visit_config(RunConfig& c, Visitor& v) {
     });
     v.field("trajectory_steps", c.analysis.trajectory_steps, 1);
     v.field("trajectory_dt", c.analysis.trajectory_dt, Bound::Positive);
+    v.choice("norm_statistics", c.analysis.norm_statistics, {"running", "data"});
   });
 }
 
