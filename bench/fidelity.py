@@ -28,7 +28,7 @@ import numpy as np
 
 # Each configuration: a name and the deck overrides it applies (levers of DESIGN.md 2).
 CONFIGS = {
-    "reference": ["flow.divergence=hutchinson", "flow.probes=10"],
+    "reference": ["preset=reference"],
     "default": [],
     "cosine": ["flow.lr_schedule=cosine"],
     "unbiased": ["flow.divergence=unbiased", "flow.probes=10"],

@@ -318,7 +318,13 @@ app::RunConfig parse_deck(const std::string& yaml, const std::string& source,
                       system.Mark().column + 1, "system",
                       fmt::format("'{}' is not one of: {}", name, join(known, ", ")));
   }
-  app::RunConfig config = app::default_config(name);
+  // The preset chooses the defaults, so it is read (and checked) before everything else.
+  std::string preset = "eqflow";
+  const YAML::Node preset_node = croot["preset"];
+  if (preset_node && preset_node.IsScalar()) preset = preset_node.Scalar();
+  const auto& presets = app::known_presets();
+  if (std::find(presets.begin(), presets.end(), preset) == presets.end()) preset = "eqflow";
+  app::RunConfig config = app::default_config(name, preset);
   DeckReader reader(source, root, overridden);
   app::visit_config(config, reader);
   reader.check_unknown_keys();

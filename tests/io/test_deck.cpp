@@ -32,6 +32,22 @@ TEST(Deck, DefaultsDependOnTheSystem) {
   EXPECT_EQ(ring.output, "out/ring");
 }
 
+TEST(Deck, ReferencePresetHasThePaperSettings) {
+  const auto ref = io::parse_deck("system: lorenz\npreset: reference\n", "d");
+  EXPECT_EQ(ref.flow.divergence, "hutchinson");
+  EXPECT_EQ(ref.flow.probes, 10);
+  EXPECT_EQ(ref.flow.lr_schedule, "constant");
+  EXPECT_DOUBLE_EQ(ref.flow.t, 0.2);
+  EXPECT_EQ(ref.flow.epochs, 512);
+  EXPECT_EQ(ref.experiments, 100);
+  // Explicit keys still win over the preset.
+  EXPECT_EQ(
+      io::parse_deck("system: ring\npreset: reference\nflow:\n  probes: 4\n", "d").flow.probes, 4);
+  expect_error("system: ring\npreset: paper\n", {"deck.yaml:2:9", "'paper' is not one of"});
+  const auto resolved = io::to_yaml(ref);
+  EXPECT_EQ(io::to_yaml(io::parse_deck(resolved, "resolved")), resolved);
+}
+
 TEST(Deck, ReadsNestedSettingsAndOverrides) {
   const std::string yaml =
       "system: two_moons\nseed: 7\nflow:\n  epochs: 12\n  divergence: unbiased\n  probes: 4\n"

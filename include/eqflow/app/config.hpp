@@ -95,10 +95,11 @@ struct AnalysisConfig {
 };
 
 struct RunConfig {
-  std::string system;            //!< two_peaks | ring | two_moons | lorenz | samples
-  std::uint64_t seed = 0;        //!< data, score model and analysis seed
-  std::string output = "out";    //!< output directory
-  std::int64_t experiments = 1;  //!< flow seeds 0 .. experiments-1
+  std::string system;             //!< two_peaks | ring | two_moons | lorenz | samples
+  std::string preset = "eqflow";  //!< eqflow (defaults) | reference (the paper's settings)
+  std::uint64_t seed = 0;         //!< data, score model and analysis seed
+  std::string output = "out";     //!< output directory
+  std::int64_t experiments = 1;   //!< flow seeds 0 .. experiments-1
   DataConfig data;
   ScoreConfig score;
   FlowConfig flow;
@@ -109,8 +110,13 @@ struct RunConfig {
 enum class Bound { Any, Positive, NonNegative };
 
 //! The defaults for `system` (DESIGN.md section 2): lorenz gets 512 flow epochs, 100
-//! experiments, Lyapunov, spectrum and field similarity; 2-D systems 1024 epochs.
-RunConfig default_config(const std::string& system);
+//! experiments, Lyapunov, spectrum and field similarity; 2-D systems 1024 epochs. Preset
+//! "eqflow" holds eqflow's own defaults, "reference" the paper code's exact settings
+//! (Hutchinson divergence with 10 probes, ...) for side-by-side comparisons.
+RunConfig default_config(const std::string& system, const std::string& preset = "eqflow");
+
+//! The presets a deck may name ("eqflow", "reference").
+const std::vector<std::string>& known_presets();
 
 //! The systems a deck may name.
 const std::vector<std::string>& known_systems();
@@ -120,6 +126,7 @@ const std::vector<std::string>& known_systems();
 template <class Visitor>
 void visit_config(RunConfig& c, Visitor& v) {
   v.field("system", c.system);
+  v.choice("preset", c.preset, {"eqflow", "reference"});
   v.field("seed", c.seed);
   v.field("output", c.output);
   v.field("experiments", c.experiments, 1);
