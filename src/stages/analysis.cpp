@@ -75,6 +75,25 @@ View2<double> similarity_points(const RunConfig& c, const systems::Dataset& data
   return x;
 }
 
+// The points transported in the preservation analysis: a data sample, or that sample diffused
+// to the training time t (analysis.mmd.start).
+View2<double> transport_start(const RunConfig& c, const systems::Dataset& data) {
+  auto x = subset(data, static_cast<std::size_t>(c.analysis.mmd.points), c.seed, kMmd);
+  if (c.analysis.mmd.start == "diffused") {
+    const auto schedule = diffusion::NoiseSchedule::cosine(
+        static_cast<int>(c.score.diffusion_steps), c.score.schedule_delta);
+    const double alpha = schedule.alpha_bar(schedule.index(c.flow.t));
+    const double sa = std::sqrt(alpha), sn = std::sqrt(1.0 - alpha);
+    const CounterRng noise(c.seed, kMmd);
+    Kokkos::parallel_for(
+        "eqflow::analysis::diffuse_start", RangePolicy(0, x.size()),
+        KOKKOS_LAMBDA(const std::size_t i) {
+          x.data()[i] = sa * x.data()[i] + sn * noise.normal(i);
+        });
+  }
+  return x;
+}
+
 // The data sample x transported by RK4 under `field`, measured every `every` steps: MMD^2
 // against the start, the fraction of points still bounded (finite, max |x_i| below ten times
 // the data's largest coordinate) and, for the ring, the fraction inside the annulus
@@ -244,7 +263,7 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, diffusion::ScoreMo
                       "qr_every steps, per unit time, descending");
   }
   if (a.mmd.enabled) {
-    const auto x = subset(data, static_cast<std::size_t>(a.mmd.points), c.seed, kMmd);
+    const auto x = transport_start(c, data);
     const auto curves = transport_curves(field, x, c, data);
     out.write("/analysis/mmd/time", curves.times);
     out.write("/analysis/mmd/learned", curves.mmd2);
@@ -305,7 +324,7 @@ void write_baselines(const RunConfig& c, const systems::Dataset& data, io::H5Fil
     nn::Model<double> model(make_flow_network<double>(c, d), mix64(c.seed ^ (0xBA5E0000ull + r)));
     dynamics::ModelField<double> field(model, nn::Mode::Eval);
     if (a.mmd.enabled) {
-      const auto x = subset(data, static_cast<std::size_t>(a.mmd.points), c.seed, kMmd);
+      const auto x = transport_start(c, data);
       const auto curves = transport_curves(field, x, c, data);
       times = curves.times;
       random_mmd.insert(random_mmd.end(), curves.mmd2.begin(), curves.mmd2.end());

@@ -74,6 +74,9 @@ struct MmdConfig {
   std::int64_t every = 10;
   double bandwidth = 0.5;
   std::int64_t random_flows = 4;
+  //! Transported points: "data" samples, or "diffused" data x_t = sqrt(a_t) x + sqrt(1-a_t) eps
+  //! at the training time t (the distribution the flow is trained to preserve).
+  std::string start = "data";
 };
 
 struct SimilarityConfig {
@@ -193,6 +196,7 @@ void visit_config(RunConfig& c, Visitor& v) {
       v.field("every", m.every, 1);
       v.field("bandwidth", m.bandwidth, Bound::Positive);
       v.field("random_flows", m.random_flows, 0);
+      v.choice("start", m.start, {"data", "diffused"});
     });
     v.section("similarity", [&] {
       v.field("enabled", c.analysis.similarity.enabled);
