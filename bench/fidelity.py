@@ -38,6 +38,9 @@ CONFIGS = {
     "cosine_epochs4x": ["flow.lr_schedule=cosine", "flow.epochs=4096"],
     "norm_data": ["analysis.norm_statistics=data"],
     "cosine_norm_data": ["flow.lr_schedule=cosine", "analysis.norm_statistics=data"],
+    "diffused_start": ["analysis.mmd.start=diffused"],
+    "cosine_epochs4x_diffused_start": ["flow.lr_schedule=cosine", "flow.epochs=4096",
+                                       "analysis.mmd.start=diffused"],
 }
 MEASURE = ["analysis.mmd.points=2000", "analysis.mmd.dt=0.1", "analysis.mmd.steps=500",
            "analysis.mmd.every=100", "analysis.mmd.bandwidth=0.5", "analysis.mmd.random_flows=4"]
