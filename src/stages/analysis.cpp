@@ -62,16 +62,26 @@ dynamics::LorenzField<double> true_lorenz(const systems::Dataset& data) {
                                        {data.scale[0], data.scale[1], data.scale[2]});
 }
 
+// In place x <- sqrt(a) x + noise_scale sqrt(1 - a) eps with a = a_t at the flow's training
+// time t: the forward diffusion (noise_scale 1) or the plain scaling (noise_scale 0).
+template <class Scalar>
+void diffuse_to_training_time(const RunConfig& c, const View2<Scalar>& x, double noise_scale,
+                              const CounterRng& noise) {
+  const auto schedule = diffusion::NoiseSchedule::cosine(static_cast<int>(c.score.diffusion_steps),
+                                                         c.score.schedule_delta);
+  const double alpha = schedule.alpha_bar(schedule.index(c.flow.t));
+  const double sa = std::sqrt(alpha), sn = noise_scale * std::sqrt(1.0 - alpha);
+  Kokkos::parallel_for(
+      "eqflow::analysis::diffuse", RangePolicy(0, x.size()), KOKKOS_LAMBDA(const std::size_t i) {
+        x.data()[i] = static_cast<Scalar>(sa * x.data()[i] + (sn != 0 ? sn * noise.normal(i) : 0));
+      });
+}
+
 // Points at which fields are compared: data scaled by sqrt(a_t) (the reference's "Uniqueness").
 View2<double> similarity_points(const RunConfig& c, const systems::Dataset& data) {
   auto x =
       subset(data, static_cast<std::size_t>(c.analysis.similarity.points), c.seed, kSimilarity);
-  const auto schedule = diffusion::NoiseSchedule::cosine(static_cast<int>(c.score.diffusion_steps),
-                                                         c.score.schedule_delta);
-  const double s = std::sqrt(schedule.alpha_bar(schedule.index(c.flow.t)));
-  Kokkos::parallel_for(
-      "eqflow::analysis::scale", RangePolicy(0, x.size()),
-      KOKKOS_LAMBDA(const std::size_t i) { x.data()[i] *= s; });
+  diffuse_to_training_time(c, x, 0.0, CounterRng());
   return x;
 }
 
@@ -79,18 +89,8 @@ View2<double> similarity_points(const RunConfig& c, const systems::Dataset& data
 // to the training time t (analysis.mmd.start).
 View2<double> transport_start(const RunConfig& c, const systems::Dataset& data) {
   auto x = subset(data, static_cast<std::size_t>(c.analysis.mmd.points), c.seed, kMmd);
-  if (c.analysis.mmd.start == "diffused") {
-    const auto schedule = diffusion::NoiseSchedule::cosine(
-        static_cast<int>(c.score.diffusion_steps), c.score.schedule_delta);
-    const double alpha = schedule.alpha_bar(schedule.index(c.flow.t));
-    const double sa = std::sqrt(alpha), sn = std::sqrt(1.0 - alpha);
-    const CounterRng noise(c.seed, kMmd);
-    Kokkos::parallel_for(
-        "eqflow::analysis::diffuse_start", RangePolicy(0, x.size()),
-        KOKKOS_LAMBDA(const std::size_t i) {
-          x.data()[i] = sa * x.data()[i] + sn * noise.normal(i);
-        });
-  }
+  if (c.analysis.mmd.start == "diffused")
+    diffuse_to_training_time(c, x, 1.0, CounterRng(c.seed, kMmd));
   return x;
 }
 
@@ -294,16 +294,10 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, diffusion::ScoreMo
   if (held_out.n > 1) {
     const auto points = std::min<std::size_t>(held_out.n, 2048);
     const auto x64 = subset(held_out, points, c.seed, kResidual);
-    const auto schedule = score.schedule();
-    const double alpha = schedule.alpha_bar(schedule.index(c.flow.t));
-    const double sa = std::sqrt(alpha), sn = std::sqrt(1.0 - alpha);
     View2<float> xt("eqflow::analysis::held_out", points, d),
         s("eqflow::analysis::score", points, d);
-    const CounterRng noise(c.seed, kResidual);
-    Kokkos::parallel_for(
-        "eqflow::analysis::diffuse", RangePolicy(0, xt.size()), KOKKOS_LAMBDA(const std::size_t i) {
-          xt.data()[i] = static_cast<float>(sa * x64.data()[i] + sn * noise.normal(i));
-        });
+    Kokkos::deep_copy(xt, Kokkos::create_mirror_view_and_copy(MemSpace(), x64));
+    diffuse_to_training_time(c, xt, 1.0, CounterRng(c.seed, kResidual));
     score.score(xt, c.flow.t, s);
     flow::EquilibriumLoss<float> exact(flow::DivergenceEstimator::Exact);
     const double residual = exact.evaluate(flow, xt, s, CounterRng(), 0, nn::Mode::Train, false);
