@@ -237,12 +237,16 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, diffusion::ScoreMo
     out.set_attribute("/analysis/lyapunov", "description",
                       "reference procedure: lambda = (log d_end - log d_start) / (tau dt); "
                       "exponent_speed = (log d_end - log d_start) / mean speed");
-    log::info("seed {}: Lyapunov exponent {:+.4f} from {} stable trajectories{}", seed, r.exponent,
-              r.stable_count,
-              r.diverged_segments > 0
-                  ? fmt::format(" ({} segments left out: the perturbed copy diverged)",
-                                r.diverged_segments)
-                  : std::string());
+    if (r.stable_count == 0) {
+      log::info("seed {}: no stable trajectory in {} tries: no Lyapunov exponent", seed, r.tries);
+    } else {
+      log::info("seed {}: Lyapunov exponent {:+.4f} from {} stable trajectories{}", seed,
+                r.exponent, r.stable_count,
+                r.diverged_segments > 0
+                    ? fmt::format(" ({} segments left out: the perturbed copy diverged)",
+                                  r.diverged_segments)
+                    : std::string());
+    }
   }
   if (a.spectrum.enabled) {
     dynamics::SpectrumSettings s;

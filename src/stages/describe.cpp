@@ -10,13 +10,21 @@
 namespace eqflow::app {
 
 namespace {
-std::string stats(const std::vector<double>& v) {
-  if (v.empty()) return "none";
+// Mean, range and sign count of the finite values; NaN entries (e.g. a flow without a stable
+// trajectory has no Lyapunov exponent) are counted separately.
+std::string stats(const std::vector<double>& all) {
+  std::vector<double> v;
+  for (double x : all) {
+    if (std::isfinite(x)) v.push_back(x);
+  }
+  const std::size_t missing = all.size() - v.size();
+  const std::string none = missing > 0 ? fmt::format(", {} without a value", missing) : "";
+  if (v.empty()) return "none" + none;
   double lo = v[0], hi = v[0], sum = 0;
   std::size_t positive = 0;
   for (double x : v) lo = std::min(lo, x), hi = std::max(hi, x), sum += x, positive += x > 0;
-  return fmt::format("mean {:.4g}, min {:.4g}, max {:.4g}, {} of {} positive", sum / v.size(), lo,
-                     hi, positive, v.size());
+  return fmt::format("mean {:.4g}, min {:.4g}, max {:.4g}, {} of {} positive{}", sum / v.size(), lo,
+                     hi, positive, all.size(), none);
 }
 }  // namespace
 

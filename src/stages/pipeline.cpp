@@ -335,7 +335,8 @@ std::int64_t write_summary(const RunConfig& c, const systems::Dataset& data,
   for (std::size_t i = 0; i < seeds.size(); ++i) {
     std::string line = fmt::format("  seed {:4d}: final loss {:.4g}", seeds[i], final_loss[i]);
     if (i < lyap.size()) {
-      line += fmt::format(", lyapunov {:+.4f} ({:.0f} stable)", lyap[i], stable[i]);
+      line += stable[i] > 0 ? fmt::format(", lyapunov {:+.4f} ({:.0f} stable)", lyap[i], stable[i])
+                            : std::string(", lyapunov: no stable trajectory");
     }
     if (i < similarity.size()) line += fmt::format(", field similarity {:.3f}", similarity[i]);
     if (!mmd.empty()) {
