@@ -258,25 +258,33 @@ void FourierEncoding<Scalar>::forward(const ConstView& x, const MutView& y, Mode
       });
 }
 
+// out(r, :) = J(x_b)^T in(r, :) for rows r of `in` (a primal adjoint, or tangent adjoints with
+// r = k*B + b): out_c = in_c + sum_j a (cos(a x) in_sin - sin(a x) in_cos), a = 2^j.
+template <class Scalar>
+void FourierEncoding<Scalar>::apply_transposed_jacobian(const ConstView& in, const MutView& out,
+                                                        const char* label) const {
+  const auto trig = trig_;
+  const std::size_t batch = trig.extent(0), d = d_;
+  const int nf = frequencies_;
+  Kokkos::parallel_for(
+      label, RangePolicy(0, in.extent(0)), KOKKOS_LAMBDA(const std::size_t r) {
+        const std::size_t b = r % batch;
+        for (std::size_t c = 0; c < d; ++c) {
+          Scalar g = in(r, c);
+          Scalar a = 1;
+          for (int j = 0; j < nf; ++j, a *= 2) {
+            g += a * (trig(b, (2 * j + 1) * d + c) * in(r, (1 + 2 * j) * d + c) -
+                      trig(b, 2 * j * d + c) * in(r, (2 + 2 * j) * d + c));
+          }
+          out(r, c) = g;
+        }
+      });
+}
+
 template <class Scalar>
 void FourierEncoding<Scalar>::backward(const ConstView& gy, const MutView& gx) {
   if (empty(gx)) return;
-  const auto trig = trig_;
-  const std::size_t d = d_;
-  const int nf = frequencies_;
-  // gx = gy_id + sum_j a (cos(a x) gy_sin - sin(a x) gy_cos)
-  Kokkos::parallel_for(
-      "eqflow::FourierEncoding::backward", RangePolicy(0, gx.size()),
-      KOKKOS_LAMBDA(const std::size_t i) {
-        const std::size_t b = i / d, c = i % d;
-        Scalar g = gy(b, c);
-        Scalar a = 1;
-        for (int j = 0; j < nf; ++j, a *= 2) {
-          g += a * (trig(b, (2 * j + 1) * d + c) * gy(b, (1 + 2 * j) * d + c) -
-                    trig(b, 2 * j * d + c) * gy(b, (2 + 2 * j) * d + c));
-        }
-        gx(b, c) = g;
-      });
+  apply_transposed_jacobian(gy, gx, "eqflow::FourierEncoding::backward");
 }
 
 template <class Scalar>
@@ -312,21 +320,9 @@ void FourierEncoding<Scalar>::backward_tangent(const ConstView& gty, const MutVi
   const std::size_t probes = tx.extent(0) / batch;
   const std::size_t d = d_;
   const int nf = frequencies_;
+  // The tangent map is linear with the primal Jacobian: the same transpose applies.
   if (!empty(gtx)) {
-    Kokkos::parallel_for(
-        "eqflow::FourierEncoding::backward_tangent_t", RangePolicy(0, tx.extent(0)),
-        KOKKOS_LAMBDA(const std::size_t r) {
-          const std::size_t b = r % batch;
-          for (std::size_t c = 0; c < d; ++c) {
-            Scalar g = gty(r, c);
-            Scalar a = 1;
-            for (int j = 0; j < nf; ++j, a *= 2) {
-              g += a * (trig(b, (2 * j + 1) * d + c) * gty(r, (1 + 2 * j) * d + c) -
-                        trig(b, 2 * j * d + c) * gty(r, (2 + 2 * j) * d + c));
-            }
-            gtx(r, c) = g;
-          }
-        });
+    apply_transposed_jacobian(gty, gtx, "eqflow::FourierEncoding::backward_tangent_t");
   }
   // ty_sin = a cos(a x) t, ty_cos = -a sin(a x) t:
   // gx += sum_k t_k sum_j (-a^2 sin(a x) gty_sin - a^2 cos(a x) gty_cos)

@@ -24,6 +24,8 @@ class FourierEncoding final : public Layer<Scalar> {
   void backward_tangent(const ConstView& gty, const MutView& gtx, const MutView& gx) override;
 
  private:
+  void apply_transposed_jacobian(const ConstView& in, const MutView& out, const char* label) const;
+
   std::size_t d_;
   int frequencies_;
   ConstView tx_;
