@@ -55,18 +55,22 @@ int count_unstable(const View1<int>& unstable) {
   return count;
 }
 
+//! |x(m + i) - x(i)|^2: squared offset of perturbed copy i from its reference, x (2m, d).
+KOKKOS_INLINE_FUNCTION double offset2(const View2<double>& x, std::size_t m, std::size_t i) {
+  double sum = 0;
+  for (std::size_t c = 0; c < x.extent(1); ++c) {
+    const double diff = x(m + i, c) - x(i, c);
+    sum += diff * diff;
+  }
+  return sum;
+}
+
 //! distance(j, i) = |x(m + i) - x(i)|: perturbed copy against reference, x (2m, d).
 void record_distance(const View2<double>& x, const View2<double>& distance, std::size_t j) {
-  const std::size_t m = distance.extent(1), d = x.extent(1);
+  const std::size_t m = distance.extent(1);
   Kokkos::parallel_for(
-      "eqflow::lyapunov::distance", RangePolicy(0, m), KOKKOS_LAMBDA(const std::size_t i) {
-        double sum = 0;
-        for (std::size_t c = 0; c < d; ++c) {
-          const double diff = x(m + i, c) - x(i, c);
-          sum += diff * diff;
-        }
-        distance(j, i) = math::sqrt(sum);
-      });
+      "eqflow::lyapunov::distance", RangePolicy(0, m),
+      KOKKOS_LAMBDA(const std::size_t i) { distance(j, i) = math::sqrt(offset2(x, m, i)); });
 }
 
 struct StableStarts {
@@ -176,11 +180,7 @@ LyapunovResult lyapunov_reference(VectorField<double>& field, const LyapunovSett
       // Restart the copy from the reference point, offset renormalised to sigma.
       Kokkos::parallel_for(
           "eqflow::lyapunov::renormalise", RangePolicy(0, m), KOKKOS_LAMBDA(const std::size_t i) {
-            double sum = 0;
-            for (std::size_t c = 0; c < d; ++c) {
-              const double diff = x(m + i, c) - x(i, c);
-              sum += diff * diff;
-            }
+            const double sum = offset2(x, m, i);
             // A copy that diverged (non-finite) or merged restarts along its first direction.
             const bool usable = sum > 0 && sum < 1e300;
             const double scale = sigma / math::sqrt(sum);

@@ -163,32 +163,30 @@ LinearField<Scalar>::LinearField(std::size_t d, const std::vector<double>& a) : 
   Kokkos::deep_copy(a_, host);
 }
 
+// out(i, :) = A in(i, :) for every row: the velocity of points and the JVP of tangents alike.
 template <class Scalar>
-void LinearField<Scalar>::velocity(const ConstView& x, const MutView& v) {
-  check_batch("LinearField", d_, x, v);
+void LinearField<Scalar>::apply(const ConstView& in, const MutView& out, const char* label) const {
   const auto a = a_;
   const std::size_t d = d_;
   Kokkos::parallel_for(
-      "eqflow::LinearField::velocity", Policy2D({0, 0}, {x.extent(0), d}),
+      label, Policy2D({0, 0}, {in.extent(0), d}),
       KOKKOS_LAMBDA(const std::size_t i, const std::size_t r) {
         Scalar sum = 0;
-        for (std::size_t c = 0; c < d; ++c) sum += a(r, c) * x(i, c);
-        v(i, r) = sum;
+        for (std::size_t c = 0; c < d; ++c) sum += a(r, c) * in(i, c);
+        out(i, r) = sum;
       });
+}
+
+template <class Scalar>
+void LinearField<Scalar>::velocity(const ConstView& x, const MutView& v) {
+  check_batch("LinearField", d_, x, v);
+  apply(x, v, "eqflow::LinearField::velocity");
 }
 
 template <class Scalar>
 void LinearField<Scalar>::jvp(const ConstView& x, const ConstView& t, const MutView& jt) {
   check_tangents("LinearField", d_, x, t, jt);
-  const auto a = a_;
-  const std::size_t d = d_;
-  Kokkos::parallel_for(
-      "eqflow::LinearField::jvp", Policy2D({0, 0}, {t.extent(0), d}),
-      KOKKOS_LAMBDA(const std::size_t i, const std::size_t r) {
-        Scalar sum = 0;
-        for (std::size_t c = 0; c < d; ++c) sum += a(r, c) * t(i, c);
-        jt(i, r) = sum;
-      });
+  apply(t, jt, "eqflow::LinearField::jvp");
 }
 
 // ------------------------------------------------------------------------ copy_parameters

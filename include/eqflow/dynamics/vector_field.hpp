@@ -121,6 +121,8 @@ class LinearField final : public VectorField<Scalar> {
   void jvp(const ConstView& x, const ConstView& t, const MutView& jt) override;
 
  private:
+  void apply(const ConstView& in, const MutView& out, const char* label) const;
+
   std::size_t d_;
   View2<Scalar> a_;  // (d, d)
 };
