@@ -6,6 +6,9 @@ usage: bench/fidelity.py [--systems ring,two_peaks,two_moons,lorenz] [--configs 
                          [--jobs 2] [--out out/fidelity] [--eqflow build/bin/eqflow]
                          [--seeds N] [--quick]
 
+A configuration is a '+'-joined list of named levers (CONFIGS below) and literal deck settings,
+e.g. --configs default,cosine+eta0.03+tau0.05,cosine+flow.epochs=2048.
+
 For every system and configuration it runs `eqflow run inputs/<system>.yaml` with the
 configuration's --set overrides plus the study's measurement settings (2,000 data points
 transported by RK4, dt 0.1, to T = 50, recorded every T = 10, MMD^2 bandwidth 0.5), then
@@ -41,7 +44,29 @@ CONFIGS = {
     "diffused_start": ["analysis.mmd.start=diffused"],
     "cosine_epochs4x_diffused_start": ["flow.lr_schedule=cosine", "flow.epochs=4096",
                                        "analysis.mmd.start=diffused"],
+    "score_cosine": ["score.lr_schedule=cosine"],
 }
+# Shorthands of the Langevin-corrected SDE's settings (analysis.langevin): etaX, tauX.
+for value in ("0.01", "0.03", "0.1", "0.3"):
+    CONFIGS[f"eta{value}"] = [f"analysis.langevin.eta={value}"]
+for value in ("0.01", "0.02", "0.03", "0.04", "0.05", "0.1"):
+    CONFIGS[f"tau{value}"] = [f"analysis.langevin.tau={value}"]
+
+
+def overrides(config):
+    """Deck overrides of a configuration: '+'-joined names of CONFIGS or literal key=value
+    settings, e.g. cosine+score_cosine+eta0.03+analysis.langevin.tau=0.04."""
+    sets = []
+    for part in config.split("+"):
+        if part in CONFIGS:
+            sets += CONFIGS[part]
+        elif "=" in part:
+            sets.append(part)
+        else:
+            raise KeyError(part)
+    return sets
+
+
 MEASURE = ["analysis.mmd.points=2000", "analysis.mmd.dt=0.1", "analysis.mmd.steps=500",
            "analysis.mmd.every=100", "analysis.mmd.bandwidth=0.5", "analysis.mmd.random_flows=4"]
 
@@ -132,13 +157,14 @@ def main(argv):
     parser.add_argument("--seeds", type=int, default=0, help="experiments per run (0: deck's)")
     parser.add_argument("--quick", action="store_true", help="64 + 64 epochs (a smoke run)")
     args = parser.parse_args(argv)
-    unknown = [c for c in args.configs.split(",") if c not in CONFIGS]
-    if unknown:
-        parser.error(f"unknown configs {unknown}; known: {', '.join(CONFIGS)}")
+    try:
+        sets = {c: overrides(c) for c in args.configs.split(",")}
+    except KeyError as e:
+        parser.error(f"unknown config {e}; known: {', '.join(CONFIGS)} or key=value")
     os.makedirs(args.out, exist_ok=True)
     jobs = [(s, c) for s in args.systems.split(",") for c in args.configs.split(",")]
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        outputs = list(pool.map(lambda j: run(args.eqflow, j[0], j[1], CONFIGS[j[1]], args.out,
+        outputs = list(pool.map(lambda j: run(args.eqflow, j[0], j[1], sets[j[1]], args.out,
                                               args.seeds, args.quick), jobs))
     print(table([summarise(s, c, o) for (s, c), o in zip(jobs, outputs)]))
     return 0

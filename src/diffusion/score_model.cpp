@@ -1,6 +1,7 @@
 // Score model: training loop, score evaluation and DDIM sampling.
 #include "eqflow/diffusion/score_model.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "eqflow/core/batching.hpp"
@@ -46,6 +47,46 @@ void ScoreModel<Scalar>::score(const ConstView& x, double t, const View2<Scalar>
 }
 
 template <class Scalar>
+void ScoreModel<Scalar>::score_and_jvp(const ConstView& x, double t, const View2<Scalar>& s,
+                                       const ConstView& tangents, const View2<Scalar>& js) {
+  const std::size_t n = x.extent(0), d = d_;
+  require_shape(tangents.extent(1) == d && n > 0 && tangents.extent(0) % n == 0 &&
+                    js.extent(0) == tangents.extent(0) && js.extent(1) == d,
+                "ScoreModel: tangents and their products must be (K N, d)");
+  score(x, t, s);  // forward pass: the tangent pass below runs at these points
+  // The time input is fixed: its tangent component is zero.
+  const std::size_t rows = tangents.extent(0);
+  if (input_tangent_.extent(0) != rows) {
+    input_tangent_ = View2<Scalar>(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::Score::input_tangent"), rows,
+        d + 1);
+  }
+  const auto tin = input_tangent_;
+  Kokkos::parallel_for(
+      "eqflow::ScoreModel::tangent_input", RangePolicy(0, rows * (d + 1)),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t r = i / (d + 1), j = i % (d + 1);
+        tin(r, j) = j < d ? tangents(r, j) : Scalar(0);
+      });
+  model_.forward_tangent(input_tangent_, js);
+  const double a = schedule_.alpha_bar(schedule_.index(t));
+  const Scalar scale = static_cast<Scalar>(-1.0 / std::sqrt(1.0 - a));
+  Kokkos::parallel_for(
+      "eqflow::ScoreModel::scale_tangent", RangePolicy(0, js.size()),
+      KOKKOS_LAMBDA(const std::size_t i) { js.data()[i] *= scale; });
+}
+
+template <class Scalar>
+void ScoreField<Scalar>::jvp(const ConstView& x, const ConstView& t, const MutView& jt) {
+  if (primal_.extent(0) != x.extent(0) || primal_.extent(1) != dim()) {
+    primal_ = View2<Scalar>(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("eqflow::ScoreField::primal")),
+        x.extent(0), dim());
+  }
+  model_.score_and_jvp(x, tau_, primal_, t, jt);
+}
+
+template <class Scalar>
 View2<Scalar> ScoreModel<Scalar>::sample(std::size_t n, const CounterRng& rng, int end) {
   ScopedRegion region("eqflow::ScoreModel::sample");
   const int last = schedule_.steps() - 1;
@@ -81,6 +122,10 @@ std::vector<double> ScoreModel<Scalar>::train(
   cfg.weight_decay = settings.weight_decay;
   nn::Adam<Scalar> adam(model_.parameters().num_parameters(), cfg);
   DenoisingLoss<Scalar> loss(schedule_);
+  const auto total_steps = static_cast<std::int64_t>(steps) * settings.epochs;
+  const auto lr = settings.cosine_lr ? nn::LearningRateSchedule::cosine_with_warmup(
+                                           settings.lr, 0, std::max<std::int64_t>(1, total_steps))
+                                     : nn::LearningRateSchedule::constant(settings.lr);
   View2<Scalar> x0("eqflow::ScoreModel::batch", batch, d_);
   std::vector<double> history;
   for (std::int64_t epoch = 0; epoch < settings.epochs; ++epoch) {
@@ -90,7 +135,8 @@ std::vector<double> ScoreModel<Scalar>::train(
       gather_rows<Scalar>(data, order, step * batch, x0);
       model_.zero_gradients();
       sum += loss.evaluate(model_, x0, derive_stream(rng, 2 + epoch, step), 0, true);
-      adam.step(model_.parameters().values(), model_.parameters().gradients(), settings.lr);
+      adam.step(model_.parameters().values(), model_.parameters().gradients(),
+                lr.at(epoch * static_cast<std::int64_t>(steps) + static_cast<std::int64_t>(step)));
     }
     history.push_back(sum / steps);
     if (on_epoch) on_epoch(epoch, history.back());
@@ -100,5 +146,7 @@ std::vector<double> ScoreModel<Scalar>::train(
 
 template class ScoreModel<float>;
 template class ScoreModel<double>;
+template class ScoreField<float>;
+template class ScoreField<double>;
 
 }  // namespace eqflow::diffusion

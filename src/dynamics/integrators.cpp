@@ -5,6 +5,7 @@
 
 #include <fmt/core.h>
 
+#include <cmath>
 #include <string>
 
 #include "eqflow/core/error.hpp"
@@ -117,6 +118,39 @@ void TangentRk4<Scalar>::step(VectorField<Scalar>& field, const View2<Scalar>& x
 
 // ---------------------------------------------------------------------------- integration
 
+// ---------------------------------------------------------------------------- LangevinHeun
+
+template <class Scalar>
+LangevinHeun<Scalar>::LangevinHeun(std::size_t n, std::size_t d)
+    : s1_(scratch<Scalar>("eqflow::LangevinHeun::s1", n, d)),
+      s2_(scratch<Scalar>("eqflow::LangevinHeun::s2", n, d)),
+      noise_(scratch<Scalar>("eqflow::LangevinHeun::noise", n, d)),
+      stage_(scratch<Scalar>("eqflow::LangevinHeun::stage", n, d)) {}
+
+template <class Scalar>
+void LangevinHeun<Scalar>::step(VectorField<Scalar>& score, const View2<Scalar>& x, Scalar eta,
+                                Scalar dt, const CounterRng& noise, std::uint64_t index) {
+  ScopedRegion region("eqflow::LangevinHeun::step");
+  check_state("LangevinHeun", x, s1_.extent(0), s1_.extent(1));
+  check_field("LangevinHeun", score, x.extent(1));
+  if (!(eta >= 0)) throw Error(fmt::format("LangevinHeun: eta = {}, expected >= 0", eta));
+  fill_normal(noise_, noise, static_cast<std::uint64_t>(index * x.size()));
+  const Scalar drift = eta * dt, amplitude = std::sqrt(2 * eta * dt);
+  const auto s1 = s1_, s2 = s2_, w = noise_, stage = stage_;
+  score.velocity(x, s1);
+  Kokkos::parallel_for(
+      "eqflow::LangevinHeun::predict", RangePolicy(0, x.size()), KOKKOS_LAMBDA(const std::size_t i) {
+        w.data()[i] *= amplitude;
+        stage.data()[i] = x.data()[i] + drift * s1.data()[i] + w.data()[i];
+      });
+  score.velocity(stage, s2);
+  const Scalar half = drift / 2;
+  Kokkos::parallel_for(
+      "eqflow::LangevinHeun::correct", RangePolicy(0, x.size()), KOKKOS_LAMBDA(const std::size_t i) {
+        x.data()[i] += half * (s1.data()[i] + s2.data()[i]) + w.data()[i];
+      });
+}
+
 template <class Scalar>
 void rk4_step(VectorField<Scalar>& field, const View2<Scalar>& x, Scalar dt) {
   Rk4<Scalar>(x.extent(0), x.extent(1)).step(field, x, dt);
@@ -125,7 +159,8 @@ void rk4_step(VectorField<Scalar>& field, const View2<Scalar>& x, Scalar dt) {
 template <class Scalar>
 View3<Scalar> integrate(VectorField<Scalar>& field,
                         const Kokkos::View<const Scalar**, Layout, MemSpace>& x0, Scalar dt,
-                        std::size_t steps, std::size_t record_every) {
+                        std::size_t steps, std::size_t record_every,
+                        const LangevinCorrection<Scalar>& correction) {
   ScopedRegion region("eqflow::dynamics::integrate");
   if (record_every == 0) throw Error("integrate: record_every must be >= 1");
   const std::size_t n = x0.extent(0), d = x0.extent(1);
@@ -138,8 +173,11 @@ View3<Scalar> integrate(VectorField<Scalar>& field,
   Kokkos::deep_copy(x, x0);
   Kokkos::deep_copy(Kokkos::subview(trajectory, 0, Kokkos::ALL(), Kokkos::ALL()), x);
   Rk4<Scalar> stepper(n, d);
+  const bool langevin = correction.score != nullptr && correction.eta != 0;
+  LangevinHeun<Scalar> corrector(langevin ? n : 0, langevin ? d : 0);
   for (std::size_t s = 1; s <= steps; ++s) {
     stepper.step(field, x, dt);
+    if (langevin) corrector.step(*correction.score, x, correction.eta, dt, correction.noise, s - 1);
     if (s % record_every == 0) {
       Kokkos::deep_copy(Kokkos::subview(trajectory, s / record_every, Kokkos::ALL(), Kokkos::ALL()),
                         x);
@@ -163,19 +201,21 @@ View2<Scalar> integrate_end(VectorField<Scalar>& field,
 
 template class Rk4<float>;
 template class TangentRk4<float>;
+template class LangevinHeun<float>;
 template void rk4_step(VectorField<float>&, const View2<float>&, float);
 template View3<float> integrate(VectorField<float>&,
                                 const Kokkos::View<const float**, Layout, MemSpace>&, float,
-                                std::size_t, std::size_t);
+                                std::size_t, std::size_t, const LangevinCorrection<float>&);
 template View2<float> integrate_end(VectorField<float>&,
                                     const Kokkos::View<const float**, Layout, MemSpace>&, float,
                                     std::size_t);
 template class Rk4<double>;
 template class TangentRk4<double>;
+template class LangevinHeun<double>;
 template void rk4_step(VectorField<double>&, const View2<double>&, double);
 template View3<double> integrate(VectorField<double>&,
                                  const Kokkos::View<const double**, Layout, MemSpace>&, double,
-                                 std::size_t, std::size_t);
+                                 std::size_t, std::size_t, const LangevinCorrection<double>&);
 template View2<double> integrate_end(VectorField<double>&,
                                      const Kokkos::View<const double**, Layout, MemSpace>&, double,
                                      std::size_t);

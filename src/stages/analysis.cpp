@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "eqflow/app/impl/stages.hpp"
 #include "eqflow/core/batching.hpp"
@@ -29,7 +30,8 @@ enum Purpose : std::uint64_t {
   kNoiseFloor = 13,
   kSimilarity = 14,
   kResidual = 15,
-  kNormStatistics = 16
+  kNormStatistics = 16,
+  kLangevin = 17
 };
 
 // `count` distinct random rows of the data (float64 on the device), skipping the first
@@ -94,7 +96,30 @@ View2<double> transport_start(const RunConfig& c, const systems::Dataset& data) 
   return x;
 }
 
-// The data sample x transported by RK4 under `field`, measured every `every` steps: MMD^2
+// The Langevin correction of the transport (analysis.langevin): the run's score model in
+// float64 at diffusion time tau, with the noise stream `stream`. Inactive when eta = 0.
+class Corrector {
+ public:
+  Corrector(const RunConfig& c, diffusion::ScoreModel<float>& score, std::uint64_t stream)
+      : eta_(c.analysis.langevin.eta), noise_(stream, kLangevin) {
+    if (eta_ == 0) return;
+    model_ = std::make_unique<diffusion::ScoreModel<double>>(
+        score.dim(), static_cast<std::size_t>(c.score.hidden), score.schedule(), 0);
+    dynamics::copy_parameters(score.model(), model_->model());
+    field_ = std::make_unique<diffusion::ScoreField<double>>(*model_, c.analysis.langevin.tau);
+  }
+  dynamics::LangevinCorrection<double> correction() const {
+    return {field_.get(), eta_, noise_};
+  }
+
+ private:
+  double eta_;
+  CounterRng noise_;
+  std::unique_ptr<diffusion::ScoreModel<double>> model_;
+  std::unique_ptr<diffusion::ScoreField<double>> field_;
+};
+
+// The data sample x transported by RK4 under `field` (Langevin-corrected when eta > 0), measured every `every` steps: MMD^2
 // against the start, the fraction of points still bounded (finite, max |x_i| below ten times
 // the data's largest coordinate) and, for the ring, the fraction inside the annulus
 // 1 <= r <= 2 and the mean radius.
@@ -103,10 +128,12 @@ struct TransportCurves {
 };
 
 TransportCurves transport_curves(dynamics::VectorField<double>& field, const View2<double>& x,
-                                 const RunConfig& c, const systems::Dataset& data) {
+                                 const RunConfig& c, const systems::Dataset& data,
+                                 const Corrector& corrector) {
   const auto& m = c.analysis.mmd;
   const auto steps = static_cast<std::size_t>(m.steps), every = static_cast<std::size_t>(m.every);
-  const auto traj = dynamics::integrate<double>(field, x, m.dt, steps, every);
+  const auto traj =
+      dynamics::integrate<double>(field, x, m.dt, steps, every, corrector.correction());
   double largest = 0;
   for (double v : data.values) largest = std::max(largest, std::abs(v));
   const double bound = 10 * largest;
@@ -268,14 +295,18 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, diffusion::ScoreMo
   }
   if (a.mmd.enabled) {
     const auto x = transport_start(c, data);
-    const auto curves = transport_curves(field, x, c, data);
+    const auto curves = transport_curves(field, x, c, data, Corrector(c, score, key));
     out.write("/analysis/mmd/time", curves.times);
     out.write("/analysis/mmd/learned", curves.mmd2);
     out.write("/analysis/mmd/bounded", curves.bounded);
     out.set_attribute("/analysis/mmd", "bandwidth", a.mmd.bandwidth);
+    out.set_attribute("/analysis/mmd", "langevin_eta", a.langevin.eta);
+    out.set_attribute("/analysis/mmd", "langevin_tau", a.langevin.tau);
     out.set_attribute("/analysis/mmd", "description",
-                      "unbiased RBF MMD^2 between data points and their RK4 images; bounded: "
-                      "fraction of images finite and within 10x the data's largest coordinate");
+                      "unbiased RBF MMD^2 between data points and their RK4 images (each RK4 "
+                      "step followed by a Langevin step of eta s(x, tau) when langevin_eta > 0); "
+                      "bounded: fraction of images finite and within 10x the data's largest "
+                      "coordinate");
     if (!curves.annulus.empty()) {
       out.write("/analysis/mmd/annulus", curves.annulus);
       out.write("/analysis/mmd/mean_radius", curves.mean_radius);
@@ -312,18 +343,20 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, diffusion::ScoreMo
   }
 }
 
-void write_baselines(const RunConfig& c, const systems::Dataset& data, io::H5File& out) {
+void write_baselines(const RunConfig& c, diffusion::ScoreModel<float>& score,
+                     const systems::Dataset& data, io::H5File& out) {
   ScopedRegion region("eqflow::write_baselines");
   const auto& a = c.analysis;
   const std::size_t d = data.d;
   const auto random_flows = static_cast<std::size_t>(a.mmd.random_flows);
   std::vector<double> random_mmd, random_similarity, times;
   for (std::size_t r = 0; r < random_flows; ++r) {
-    nn::Model<double> model(make_flow_network<double>(c, d), mix64(c.seed ^ (0xBA5E0000ull + r)));
+    const std::uint64_t key = mix64(c.seed ^ (0xBA5E0000ull + r));
+    nn::Model<double> model(make_flow_network<double>(c, d), key);
     dynamics::ModelField<double> field(model, nn::Mode::Eval);
     if (a.mmd.enabled) {
       const auto x = transport_start(c, data);
-      const auto curves = transport_curves(field, x, c, data);
+      const auto curves = transport_curves(field, x, c, data, Corrector(c, score, key));
       times = curves.times;
       random_mmd.insert(random_mmd.end(), curves.mmd2.begin(), curves.mmd2.end());
     }
@@ -346,6 +379,20 @@ void write_baselines(const RunConfig& c, const systems::Dataset& data, io::H5Fil
       if (!out.exists("/summary/mmd/time")) out.write("/summary/mmd/time", times);
       out.write("/summary/mmd/random", random_mmd, {random_flows, times.size()});
       out.set_attribute("/summary/mmd/random", "description", "untrained random flows");
+    }
+    if (a.langevin.eta > 0) {
+      // The Langevin correction alone (v = 0): how much of the preservation is the flow's.
+      dynamics::LinearField<double> zero(d, std::vector<double>(d * d, 0.0));
+      const auto curves = transport_curves(zero, transport_start(c, data), c, data,
+                                           Corrector(c, score, mix64(c.seed ^ 0x1A6E0000ull)));
+      if (!out.exists("/summary/mmd/time")) out.write("/summary/mmd/time", curves.times);
+      out.write("/summary/mmd/langevin_only", curves.mmd2);
+      out.set_attribute("/summary/mmd/langevin_only", "description",
+                        "the Langevin correction alone (v = 0), same eta, tau and noise level");
+      if (!curves.annulus.empty()) {
+        out.write("/summary/mmd/langevin_only_annulus", curves.annulus);
+        out.write("/summary/mmd/langevin_only_mean_radius", curves.mean_radius);
+      }
     }
   }
   if (!random_similarity.empty()) {

@@ -186,6 +186,7 @@ ScoreStage train_or_load_score(const RunConfig& c, const systems::Dataset& data,
   s.epochs = c.score.epochs;
   s.batch = c.score.batch;
   s.lr = c.score.lr;
+  s.cosine_lr = c.score.lr_schedule == "cosine";
   s.weight_decay = c.score.weight_decay;
   ProgressReporter bar("score epochs", c.score.epochs, progress);
   const auto device_data = to_device(data);
@@ -327,7 +328,7 @@ std::int64_t write_summary(const RunConfig& c, const systems::Dataset& data,
     file.write("/summary/mmd/time", mmd_time);
     file.write("/summary/mmd/learned", mmd, {seeds.size(), mmd_time.size()});
   }
-  impl::write_baselines(c, data, file);
+  impl::write_baselines(c, score, data, file);
   file.set_attribute("/", "stage", "summary");
   file.commit();
 

@@ -22,6 +22,7 @@ struct ScoreConfig {
   std::int64_t epochs = 512;
   std::int64_t batch = 2048;
   double lr = 1e-2;
+  std::string lr_schedule = "constant";  //!< constant (the reference) | cosine (decay to 0)
   double weight_decay = 1e-5;
   std::int64_t diffusion_steps = 100;
   double schedule_delta = 1e-3;
@@ -79,6 +80,15 @@ struct MmdConfig {
   std::string start = "data";
 };
 
+//! The Langevin correction of the transport analysis (DESIGN.md 1.4): the points follow
+//! dx = (v + eta s) dt + sqrt(2 eta) dW, s the score model at diffusion time tau, integrated
+//! by an RK4 step of v then a stochastic Heun step of the Langevin part. eta = 0 is the pure
+//! flow.
+struct LangevinConfig {
+  double eta = 0.0;
+  double tau = 0.02;
+};
+
 struct SimilarityConfig {
   bool enabled = false;
   std::int64_t points = 1024;
@@ -88,6 +98,7 @@ struct AnalysisConfig {
   LyapunovConfig lyapunov;
   SpectrumConfig spectrum;
   MmdConfig mmd;
+  LangevinConfig langevin;
   SimilarityConfig similarity;
   std::int64_t trajectory_steps = 1000;  //!< RK4 steps of the example trajectory per seed
   double trajectory_dt = 0.01;
@@ -144,6 +155,7 @@ void visit_config(RunConfig& c, Visitor& v) {
     v.field("epochs", c.score.epochs, 0);
     v.field("batch", c.score.batch, 1);
     v.field("lr", c.score.lr, Bound::Positive);
+    v.choice("lr_schedule", c.score.lr_schedule, {"constant", "cosine"});
     v.field("weight_decay", c.score.weight_decay, Bound::NonNegative);
     v.field("diffusion_steps", c.score.diffusion_steps, 2);
     v.field("schedule_delta", c.score.schedule_delta, Bound::NonNegative);
@@ -197,6 +209,10 @@ void visit_config(RunConfig& c, Visitor& v) {
       v.field("bandwidth", m.bandwidth, Bound::Positive);
       v.field("random_flows", m.random_flows, 0);
       v.choice("start", m.start, {"data", "diffused"});
+    });
+    v.section("langevin", [&] {
+      v.field("eta", c.analysis.langevin.eta, Bound::NonNegative);
+      v.field("tau", c.analysis.langevin.tau, 0.0, 1.0);
     });
     v.section("similarity", [&] {
       v.field("enabled", c.analysis.similarity.enabled);

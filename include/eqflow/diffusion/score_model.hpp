@@ -1,7 +1,8 @@
 // The score model of the low-dimensional systems: the reference eps-predicting MLP with its
 // noise schedule, its training loop (shuffled mini-batches, Adam with L2 weight decay), score
-// evaluation s(x, t) = -eps_hat(x, t) / sqrt(1 - a_t) at any t, and deterministic DDIM
-// sampling.
+// evaluation s(x, t) = -eps_hat(x, t) / sqrt(1 - a_t) at any t with its Jacobian-vector
+// products, the score at a fixed time as a vector field (the Langevin term of the simulation
+// SDE), and deterministic DDIM sampling.
 #pragma once
 
 #include <functional>
@@ -9,6 +10,7 @@
 
 #include "eqflow/core/rng.hpp"
 #include "eqflow/diffusion/noise_schedule.hpp"
+#include "eqflow/dynamics/vector_field.hpp"
 #include "eqflow/nn/model.hpp"
 
 namespace eqflow::diffusion {
@@ -18,6 +20,8 @@ struct ScoreTrainingSettings {
   std::int64_t batch = 2048;
   double lr = 1e-2;
   double weight_decay = 1e-5;
+  //! Constant learning rate (the reference), or a cosine decay to 0 over all steps.
+  bool cosine_lr = false;
 };
 
 template <class Scalar>
@@ -35,6 +39,10 @@ class ScoreModel {
   void predict_noise(const ConstView& x, double t, const View2<Scalar>& eps);
   //! The score s(x, t) = -eps_hat / sqrt(1 - a_i), i = floor(t (N-1)) -> s (N, d).
   void score(const ConstView& x, double t, const View2<Scalar>& s);
+  //! The score and its Jacobian-vector products in x at fixed t: s (N, d) as score(), and
+  //! js = d s(x_n, t) / d x_n  t_r for every tangent row r = k N + n; t and js (K N, d).
+  void score_and_jvp(const ConstView& x, double t, const View2<Scalar>& s,
+                     const ConstView& tangents, const View2<Scalar>& js);
   //! Deterministic DDIM from step N-1 down to step `end` (the reference stops at 2), starting
   //! from standard normals of `rng` (counter n d + j for coordinate j of sample n).
   View2<Scalar> sample(std::size_t n, const CounterRng& rng, int end);
@@ -50,7 +58,31 @@ class ScoreModel {
   std::size_t d_;
   NoiseSchedule schedule_;
   nn::Model<Scalar> model_;
-  View2<Scalar> input_, output_;
+  View2<Scalar> input_, output_, input_tangent_;
+};
+
+//! The score at a fixed diffusion time tau as a vector field s(x) = s(x, tau): the Langevin
+//! term of the simulation SDE. Keeps a reference to the score model.
+template <class Scalar>
+class ScoreField final : public dynamics::VectorField<Scalar> {
+ public:
+  using typename dynamics::VectorField<Scalar>::ConstView;
+  using typename dynamics::VectorField<Scalar>::MutView;
+
+  ScoreField(ScoreModel<Scalar>& model, double tau) : model_(model), tau_(tau) {}
+  std::size_t dim() const override { return model_.dim(); }
+  double tau() const { return tau_; }
+  void velocity(const ConstView& x, const MutView& s) override { model_.score(x, tau_, s); }
+  void jvp(const ConstView& x, const ConstView& t, const MutView& jt) override;
+  void velocity_and_jvp(const ConstView& x, const MutView& s, const ConstView& t,
+                        const MutView& jt) override {
+    model_.score_and_jvp(x, tau_, s, t, jt);
+  }
+
+ private:
+  ScoreModel<Scalar>& model_;
+  double tau_;
+  View2<Scalar> primal_;
 };
 
 }  // namespace eqflow::diffusion

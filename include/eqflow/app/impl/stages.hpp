@@ -39,7 +39,9 @@ void analyse_flow(const RunConfig& config, nn::Model<float>& flow,
                   std::int64_t seed, io::H5File& out);
 
 //! Baselines written under /summary of the run file: untrained random flows (MMD curves,
-//! field similarity) and the MMD noise floor of two disjoint data samples.
-void write_baselines(const RunConfig& config, const systems::Dataset& data, io::H5File& out);
+//! field similarity), the MMD noise floor of two disjoint data samples and, with a Langevin
+//! correction, the correction alone (v = 0). The score model gives the Langevin term.
+void write_baselines(const RunConfig& config, diffusion::ScoreModel<float>& score,
+                     const systems::Dataset& data, io::H5File& out);
 
 }  // namespace eqflow::app::impl
