@@ -139,14 +139,16 @@ void LangevinHeun<Scalar>::step(VectorField<Scalar>& score, const View2<Scalar>&
   const auto s1 = s1_, s2 = s2_, w = noise_, stage = stage_;
   score.velocity(x, s1);
   Kokkos::parallel_for(
-      "eqflow::LangevinHeun::predict", RangePolicy(0, x.size()), KOKKOS_LAMBDA(const std::size_t i) {
+      "eqflow::LangevinHeun::predict", RangePolicy(0, x.size()),
+      KOKKOS_LAMBDA(const std::size_t i) {
         w.data()[i] *= amplitude;
         stage.data()[i] = x.data()[i] + drift * s1.data()[i] + w.data()[i];
       });
   score.velocity(stage, s2);
   const Scalar half = drift / 2;
   Kokkos::parallel_for(
-      "eqflow::LangevinHeun::correct", RangePolicy(0, x.size()), KOKKOS_LAMBDA(const std::size_t i) {
+      "eqflow::LangevinHeun::correct", RangePolicy(0, x.size()),
+      KOKKOS_LAMBDA(const std::size_t i) {
         x.data()[i] += half * (s1.data()[i] + s2.data()[i]) + w.data()[i];
       });
 }

@@ -108,9 +108,7 @@ class Corrector {
     dynamics::copy_parameters(score.model(), model_->model());
     field_ = std::make_unique<diffusion::ScoreField<double>>(*model_, c.analysis.langevin.tau);
   }
-  dynamics::LangevinCorrection<double> correction() const {
-    return {field_.get(), eta_, noise_};
-  }
+  dynamics::LangevinCorrection<double> correction() const { return {field_.get(), eta_, noise_}; }
 
  private:
   double eta_;
@@ -119,10 +117,10 @@ class Corrector {
   std::unique_ptr<diffusion::ScoreField<double>> field_;
 };
 
-// The data sample x transported by RK4 under `field` (Langevin-corrected when eta > 0), measured every `every` steps: MMD^2
-// against the start, the fraction of points still bounded (finite, max |x_i| below ten times
-// the data's largest coordinate) and, for the ring, the fraction inside the annulus
-// 1 <= r <= 2 and the mean radius.
+// The data sample x transported by RK4 under `field` (Langevin-corrected when eta > 0), measured
+// every `every` steps: MMD^2 against the start, the fraction of points still bounded (finite, max
+// |x_i| below ten times the data's largest coordinate) and, for the ring, the fraction inside the
+// annulus 1 <= r <= 2 and the mean radius.
 struct TransportCurves {
   std::vector<double> times, mmd2, bounded, annulus, mean_radius;
 };

@@ -1,11 +1,12 @@
 // RK4 integrators: fourth-order convergence on a linear field against its exact matrix
-// exponential, recorded trajectories, and the tangent integrator against finite differences
-// of the discrete flow map.
+// exponential, recorded trajectories, the tangent integrator against finite differences
+// of the discrete flow map, and the Langevin correction's stationary statistics.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
+#include "eqflow/core/error.hpp"
 #include "eqflow/core/rng.hpp"
 #include "eqflow/dynamics/integrators.hpp"
 #include "eqflow/dynamics/vector_field.hpp"
@@ -119,6 +120,53 @@ TEST(DynamicsRk4, TangentsAreTheDerivativeOfTheDiscreteFlowMap) {
     for (std::size_t i = 0; i < n * 3; ++i) fd[kk * n * 3 + i] = (eu[i] - ed[i]) / (2 * h);
   }
   test::expect_close(test::to_vector(t), fd, 1e-6, 1e-6, "tangent");
+}
+
+// Langevin correction on a standard normal (score -x) after a rotation (which keeps it):
+// the stochastic Heun step is x <- g x + (1 - h/2) w, g = 1 - h + h^2/2, h = eta dt,
+// w ~ N(0, 2 h), so the stationary variance per coordinate is 2 h (1 - h/2)^2 / (1 - g^2 |R|^2)
+// (|R| the RK4 rotation's modulus). h = 0.2 separates it from Euler-Maruyama (1/(1 - h/2)).
+TEST(DynamicsLangevin, StationaryVarianceIsTheHeunSchemes) {
+  LinearField<double> rotation(2, {0.0, 1.0, -1.0, 0.0}), score(2, {-1.0, 0.0, 0.0, -1.0});
+  const std::size_t n = 20000, steps = 60;
+  const double dt = 0.1, eta = 2.0, h = eta * dt;
+  View2<double> x0("x0", n, 2);
+  fill_normal(x0, CounterRng(4, 0), 0);
+  dynamics::LangevinCorrection<double> correction{&score, eta, CounterRng(5, 0)};
+  const auto traj = dynamics::integrate<double>(rotation, x0, dt, steps, steps, correction);
+  const View2<double> end = Kokkos::subview(traj, 1, Kokkos::ALL(), Kokkos::ALL());
+  const auto v = test::to_vector(end);
+  double mean = 0, var = 0;
+  for (double e : v) mean += e / v.size();
+  for (double e : v) var += (e - mean) * (e - mean) / (v.size() - 1);
+  // RK4 on the rotation: R = 1 - dt^2/2 + dt^4/24 + i (dt - dt^3/6).
+  const double re = 1 - dt * dt / 2 + std::pow(dt, 4) / 24, im = dt - std::pow(dt, 3) / 6;
+  const double g = 1 - h + h * h / 2;
+  const double expected = 2 * h * (1 - h / 2) * (1 - h / 2) / (1 - g * g * (re * re + im * im));
+  const double se = expected * std::sqrt(2.0 / v.size());
+  EXPECT_NEAR(var, expected, 5 * se) << "Euler-Maruyama would give " << 1 / (1 - h / 2);
+  EXPECT_NEAR(mean, 0.0, 5 * std::sqrt(expected / v.size()));
+  // Far from Euler-Maruyama's stationary variance.
+  EXPECT_GT(std::abs(var - 1 / (1 - h / 2)), 10 * se);
+}
+
+TEST(DynamicsLangevin, NoiseIsAPureFunctionOfTheStreamAndEtaZeroIsRk4) {
+  LinearField<double> rotation(2, {-kDamping, 1.0, -1.0, -kDamping}),
+      score(2, {-1.0, 0.0, 0.0, -1.0});
+  View2<double> x0("x0", 7, 2);
+  fill_normal(x0, CounterRng(3, 0), 0);
+  const dynamics::LangevinCorrection<double> noisy{&score, 0.5, CounterRng(6, 1)};
+  const auto a = test::to_vector(dynamics::integrate<double>(rotation, x0, 0.1, 20, 5, noisy));
+  const auto b = test::to_vector(dynamics::integrate<double>(rotation, x0, 0.1, 20, 5, noisy));
+  EXPECT_EQ(a, b);
+  const dynamics::LangevinCorrection<double> other{&score, 0.5, CounterRng(6, 2)};
+  EXPECT_NE(a, test::to_vector(dynamics::integrate<double>(rotation, x0, 0.1, 20, 5, other)));
+  const dynamics::LangevinCorrection<double> off{&score, 0.0, CounterRng(6, 1)};
+  EXPECT_EQ(test::to_vector(dynamics::integrate<double>(rotation, x0, 0.1, 20, 5, off)),
+            test::to_vector(dynamics::integrate<double>(rotation, x0, 0.1, 20, 5)));
+  dynamics::LangevinHeun<double> stepper(7, 2);
+  View2<double> x("x", 7, 2);
+  EXPECT_THROW(stepper.step(score, x, -1.0, 0.1, CounterRng(), 0), Error);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Classical fourth-order Runge-Kutta for batches of points under a VectorField, alone (Rk4)
 // or together with tangent vectors on the variational equation dT/dt = J(x) T (TangentRk4,
-// for Lyapunov spectra), and the Langevin correction of the simulation SDE (LangevinHeun). A stepper owns its scratch Views, allocated once for a batch shape,
-// so a long integration allocates nothing per step.
+// for Lyapunov spectra), and the Langevin correction of the simulation SDE (LangevinHeun). A
+// stepper owns its scratch Views, allocated once for a batch shape, so a long integration allocates
+// nothing per step.
 #pragma once
 
 #include <cstddef>
