@@ -22,7 +22,7 @@ def main(argv):
     out = io.open_output(args.output)
 
     # Learned flows from the seed files (always current), else from the run's summary.
-    time, learned, seeds, bandwidth = None, [], [], None
+    time, learned, seeds, bandwidth, eta, tau = None, [], [], None, 0.0, None
     for k in out.seeds():
         with out.seed(k) as f:
             if "analysis/mmd/learned" in f:
@@ -30,7 +30,9 @@ def main(argv):
                 learned.append(np.atleast_1d(io.read(f, "analysis/mmd/learned")))
                 seeds.append(k)
                 bandwidth = f["analysis/mmd"].attrs.get("bandwidth", bandwidth)
-    random, noise_floor = None, None
+                eta = float(f["analysis/mmd"].attrs.get("langevin_eta", 0.0))
+                tau = f["analysis/mmd"].attrs.get("langevin_tau", None)
+    random, noise_floor, langevin_only = None, None, None
     if out.has_run():
         with out.run() as f:
             if not learned and "summary/mmd/learned" in f:
@@ -42,6 +44,8 @@ def main(argv):
                 if time is None:
                     time = np.atleast_1d(io.read(f, "summary/mmd/time"))
             noise_floor = io.read(f, "summary/mmd/noise_floor")
+            if "summary/mmd/langevin_only" in f:
+                langevin_only = np.atleast_1d(io.read(f, "summary/mmd/langevin_only"))
     if time is None:
         raise io.Skip(f"{args.output}: no MMD analysis (analysis.mmd.enabled is false)")
 
@@ -57,11 +61,16 @@ def main(argv):
                 label=f"learned flows, mean of {len(learned)}")
     if random is not None and random.size:
         values.append(random)
+        random_label = "untrained random flows" + (" (same correction)" if eta > 0 else "")
         for i, curve in enumerate(random):
             ax.plot(time, curve, color="C3", lw=0.8, ls="--", alpha=0.45,
-                    label="untrained random flows" if i == 0 else None)
+                    label=random_label if i == 0 else None)
         ax.plot(time, random.mean(axis=0), color="C3", lw=2.5, ls="--",
                 label=f"random flows, mean of {len(random)}")
+    if langevin_only is not None:
+        values.append(langevin_only[None, :])
+        ax.plot(time, langevin_only, color="C2", lw=2, ls="-.",
+                label="Langevin correction alone (v = 0)")
     if noise_floor is not None:
         values.append(np.array([noise_floor]))
         ax.axhline(noise_floor, color="k", lw=1.2, ls=":",
@@ -81,7 +90,9 @@ def main(argv):
     ax.set_xlabel("integration time T  (flow time units, normalised coordinates)")
     ax.set_ylabel("MMD$^2$(data, data transported to T)")
     kernel = f", RBF bandwidth {bandwidth:g}" if bandwidth is not None else ""
-    ax.set_title(f"distribution preservation: {out.label()}{kernel}")
+    transport = (f"RK4 + Langevin correction (eta {eta:g}, tau {float(tau):g})" if eta > 0
+                 else "RK4 flow")
+    ax.set_title(f"distribution preservation: {out.label()}{kernel}\n{transport}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="small", loc="upper left")
     io.save(fig, io.out_dir(args, out), "mmd.png", args.dpi)

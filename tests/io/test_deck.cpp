@@ -26,10 +26,18 @@ TEST(Deck, DefaultsDependOnTheSystem) {
   EXPECT_TRUE(lorenz.analysis.similarity.enabled);
   EXPECT_EQ(lorenz.score.epochs, 512);
   EXPECT_DOUBLE_EQ(lorenz.flow.t, 0.2);
+  EXPECT_EQ(lorenz.score.lr_schedule, "constant");
+  EXPECT_EQ(lorenz.flow.lr_schedule, "cosine");
   const auto ring = io::parse_deck("system: ring\n", "d");
   EXPECT_EQ(ring.flow.epochs, 1024);
   EXPECT_FALSE(ring.analysis.lyapunov.enabled);
   EXPECT_EQ(ring.output, "out/ring");
+  // eqflow's own defaults, the best measured in bench/FIDELITY.md.
+  EXPECT_EQ(ring.score.lr_schedule, "cosine");
+  EXPECT_EQ(ring.score.epochs, 2048);
+  EXPECT_EQ(ring.flow.lr_schedule, "cosine");
+  EXPECT_DOUBLE_EQ(ring.analysis.langevin.eta, 0.03);
+  EXPECT_DOUBLE_EQ(ring.analysis.langevin.tau, 0.03);
 }
 
 TEST(Deck, ReferencePresetHasThePaperSettings) {
@@ -37,6 +45,10 @@ TEST(Deck, ReferencePresetHasThePaperSettings) {
   EXPECT_EQ(ref.flow.divergence, "hutchinson");
   EXPECT_EQ(ref.flow.probes, 10);
   EXPECT_EQ(ref.flow.lr_schedule, "constant");
+  EXPECT_EQ(ref.score.lr_schedule, "constant");
+  EXPECT_EQ(ref.score.epochs, 512);
+  EXPECT_DOUBLE_EQ(ref.analysis.langevin.eta, 0.0);
+  EXPECT_EQ(ref.analysis.norm_statistics, "running");
   EXPECT_DOUBLE_EQ(ref.flow.t, 0.2);
   EXPECT_EQ(ref.flow.epochs, 512);
   EXPECT_EQ(ref.experiments, 100);
@@ -44,6 +56,8 @@ TEST(Deck, ReferencePresetHasThePaperSettings) {
   EXPECT_EQ(
       io::parse_deck("system: ring\npreset: reference\nflow:\n  probes: 4\n", "d").flow.probes, 4);
   expect_error("system: ring\npreset: paper\n", {"deck.yaml:2:9", "'paper' is not one of"});
+  expect_error("system: ring\nanalysis:\n  langevin:\n    eta: -1\n", {"analysis.langevin.eta"});
+  expect_error("system: ring\nscore:\n  lr_schedule: linear\n", {"score.lr_schedule"});
   const auto resolved = io::to_yaml(ref);
   EXPECT_EQ(io::to_yaml(io::parse_deck(resolved, "resolved")), resolved);
 }

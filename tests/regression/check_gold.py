@@ -3,10 +3,12 @@
 
 usage: check_gold.py RUN_DIR GOLD_JSON [--regenerate]
 
-Each gold entry names a dataset of run.h5, its expected values and the tolerances
-|got - gold| <= atol + rtol |gold| (stated per entry in the JSON, with the reason); NaN
-matches NaN (an exponent with no stable trajectory). With
---regenerate the gold values (not the tolerances) are rewritten from RUN_DIR.
+Each gold entry names a dataset of run.h5 (or of "file", a path relative to RUN_DIR), its
+expected values and the tolerances |got - gold| <= atol + rtol |gold| (stated per entry in the
+JSON, with the reason); NaN matches NaN (an exponent with no stable trajectory). A threshold
+entry has "at_least" and/or "at_most" instead of values (optionally for the element "index"
+only): a property the run must have, not a number it must reproduce. With --regenerate the
+gold values (not the tolerances or thresholds) are rewritten from RUN_DIR.
 """
 import json
 import sys
@@ -24,9 +26,18 @@ def main(argv):
     with open(gold_path) as f:
         gold = json.load(f)
     failures = 0
-    with h5py.File(f"{run_dir}/run.h5", "r") as run:
-        for entry in gold["entries"]:
+    for entry in gold["entries"]:
+        with h5py.File(f"{run_dir}/{entry.get('file', 'run.h5')}", "r") as run:
             got = np.atleast_1d(np.asarray(run[entry["dataset"]][()], dtype=float)).ravel()
+            if "index" in entry:
+                got = got[[entry["index"]]]
+            if "at_least" in entry or "at_most" in entry:
+                low, high = entry.get("at_least", -np.inf), entry.get("at_most", np.inf)
+                ok = bool(np.all((got >= low) & (got <= high)))
+                print(f"{'ok  ' if ok else 'FAIL'} {entry['dataset']}: got "
+                      f"{np.array2string(got, precision=6)}, required in [{low}, {high}]")
+                failures += not ok
+                continue
             if regenerate:
                 entry["values"] = [float(v) for v in got]
                 continue

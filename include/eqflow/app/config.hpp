@@ -22,7 +22,7 @@ struct ScoreConfig {
   std::int64_t epochs = 512;
   std::int64_t batch = 2048;
   double lr = 1e-2;
-  std::string lr_schedule = "constant";  //!< constant (the reference) | cosine (decay to 0)
+  std::string lr_schedule = "cosine";  //!< cosine (decay to 0) | constant (the reference)
   double weight_decay = 1e-5;
   std::int64_t diffusion_steps = 100;
   double schedule_delta = 1e-3;
@@ -38,7 +38,7 @@ struct FlowConfig {
   std::int64_t epochs = 1024;
   std::int64_t batch = 2048;
   double lr = 1e-2;
-  std::string lr_schedule = "constant";  //!< constant (the reference) | cosine (decay to 0)
+  std::string lr_schedule = "cosine";  //!< cosine (decay to 0) | constant (the reference)
   double weight_decay = 1e-5;
   std::string divergence = "auto";  //!< auto (exact for d <= 8) | exact | hutchinson | unbiased
   std::int64_t probes = 10;
@@ -83,10 +83,11 @@ struct MmdConfig {
 //! The Langevin correction of the transport analysis (DESIGN.md 1.4): the points follow
 //! dx = (v + eta s) dt + sqrt(2 eta) dW, s the score model at diffusion time tau, integrated
 //! by an RK4 step of v then a stochastic Heun step of the Langevin part. eta = 0 is the pure
-//! flow.
+//! flow. The defaults are the best measured (bench/FIDELITY.md): a small tau keeps the sharp
+//! edges of the data (the correction samples the data blurred by the noise level at tau).
 struct LangevinConfig {
-  double eta = 0.0;
-  double tau = 0.02;
+  double eta = 0.03;
+  double tau = 0.03;
 };
 
 struct SimilarityConfig {
@@ -124,7 +125,8 @@ struct RunConfig {
 enum class Bound { Any, Positive, NonNegative };
 
 //! The defaults for `system` (DESIGN.md section 2): lorenz gets 512 flow epochs, 100
-//! experiments, Lyapunov, spectrum and field similarity; 2-D systems 1024 epochs. Preset
+//! experiments, Lyapunov, spectrum and field similarity; 2-D systems 1024 flow epochs and
+//! 2048 score epochs (the reference: 512). Preset
 //! "eqflow" holds eqflow's own defaults, "reference" the paper code's exact settings
 //! (Hutchinson divergence with 10 probes, ...) for side-by-side comparisons.
 RunConfig default_config(const std::string& system, const std::string& preset = "eqflow");
