@@ -28,6 +28,7 @@ TEST(Deck, DefaultsDependOnTheSystem) {
   EXPECT_DOUBLE_EQ(lorenz.flow.t, 0.2);
   EXPECT_EQ(lorenz.score.lr_schedule, "constant");
   EXPECT_EQ(lorenz.flow.lr_schedule, "cosine");
+  EXPECT_DOUBLE_EQ(lorenz.analysis.langevin.eta, 0.0);
   const auto ring = io::parse_deck("system: ring\n", "d");
   EXPECT_EQ(ring.flow.epochs, 1024);
   EXPECT_FALSE(ring.analysis.lyapunov.enabled);

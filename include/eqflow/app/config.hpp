@@ -83,8 +83,9 @@ struct MmdConfig {
 //! The Langevin correction of the transport analysis (DESIGN.md 1.4): the points follow
 //! dx = (v + eta s) dt + sqrt(2 eta) dW, s the score model at diffusion time tau, integrated
 //! by an RK4 step of v then a stochastic Heun step of the Langevin part. eta = 0 is the pure
-//! flow. The defaults are the best measured (bench/FIDELITY.md): a small tau keeps the sharp
-//! edges of the data (the correction samples the data blurred by the noise level at tau).
+//! flow (lorenz's default). The defaults are the best measured on the 2-D sets
+//! (bench/FIDELITY.md): a small tau keeps the sharp edges of the data (the correction samples
+//! the data blurred by the noise level at tau).
 struct LangevinConfig {
   double eta = 0.03;
   double tau = 0.03;
