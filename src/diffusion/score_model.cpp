@@ -11,6 +11,31 @@
 #include "eqflow/nn/optimizer.hpp"
 
 namespace eqflow::diffusion {
+namespace {
+
+// out (N, d + 1) = [x, value]: points with the network's time input (a constant column).
+template <class Scalar, class In>
+void with_time_column(const In& x, Scalar value, const View2<Scalar>& out, const char* label) {
+  const std::size_t d = x.extent(1);
+  Kokkos::parallel_for(
+      label, RangePolicy(0, x.extent(0) * (d + 1)), KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t r = i / (d + 1), j = i % (d + 1);
+        out(r, j) = j < d ? x(r, j) : value;
+      });
+}
+
+// eps <- -eps / sqrt(1 - a_i), i the step of time t: noise predictions (or their tangents)
+// to scores.
+template <class Scalar>
+void noise_to_score(const NoiseSchedule& schedule, double t, const View2<Scalar>& eps) {
+  const double a = schedule.alpha_bar(schedule.index(t));
+  const Scalar scale = static_cast<Scalar>(-1.0 / std::sqrt(1.0 - a));
+  Kokkos::parallel_for(
+      "eqflow::ScoreModel::noise_to_score", RangePolicy(0, eps.size()),
+      KOKKOS_LAMBDA(const std::size_t i) { eps.data()[i] *= scale; });
+}
+
+}  // namespace
 
 template <class Scalar>
 ScoreModel<Scalar>::ScoreModel(std::size_t d, std::size_t hidden, NoiseSchedule schedule,
@@ -26,24 +51,14 @@ void ScoreModel<Scalar>::predict_noise(const ConstView& x, double t, const View2
     input_ = View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::Score::input"),
                            n, d + 1);
   }
-  const auto input = input_;
-  const Scalar time = static_cast<Scalar>(2.0 * t - 1.0);
-  Kokkos::parallel_for(
-      "eqflow::ScoreModel::input", RangePolicy(0, n * (d + 1)), KOKKOS_LAMBDA(const std::size_t i) {
-        const std::size_t r = i / (d + 1), j = i % (d + 1);
-        input(r, j) = j < d ? x(r, j) : time;
-      });
+  with_time_column(x, static_cast<Scalar>(2.0 * t - 1.0), input_, "eqflow::ScoreModel::input");
   model_.forward(input_, eps, nn::Mode::Eval);
 }
 
 template <class Scalar>
 void ScoreModel<Scalar>::score(const ConstView& x, double t, const View2<Scalar>& s) {
   predict_noise(x, t, s);
-  const double a = schedule_.alpha_bar(schedule_.index(t));
-  const Scalar scale = static_cast<Scalar>(-1.0 / std::sqrt(1.0 - a));
-  Kokkos::parallel_for(
-      "eqflow::ScoreModel::scale", RangePolicy(0, s.size()),
-      KOKKOS_LAMBDA(const std::size_t i) { s.data()[i] *= scale; });
+  noise_to_score(schedule_, t, s);
 }
 
 template <class Scalar>
@@ -61,19 +76,9 @@ void ScoreModel<Scalar>::score_and_jvp(const ConstView& x, double t, const View2
         Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::Score::input_tangent"), rows,
         d + 1);
   }
-  const auto tin = input_tangent_;
-  Kokkos::parallel_for(
-      "eqflow::ScoreModel::tangent_input", RangePolicy(0, rows * (d + 1)),
-      KOKKOS_LAMBDA(const std::size_t i) {
-        const std::size_t r = i / (d + 1), j = i % (d + 1);
-        tin(r, j) = j < d ? tangents(r, j) : Scalar(0);
-      });
+  with_time_column(tangents, Scalar(0), input_tangent_, "eqflow::ScoreModel::tangent_input");
   model_.forward_tangent(input_tangent_, js);
-  const double a = schedule_.alpha_bar(schedule_.index(t));
-  const Scalar scale = static_cast<Scalar>(-1.0 / std::sqrt(1.0 - a));
-  Kokkos::parallel_for(
-      "eqflow::ScoreModel::scale_tangent", RangePolicy(0, js.size()),
-      KOKKOS_LAMBDA(const std::size_t i) { js.data()[i] *= scale; });
+  noise_to_score(schedule_, t, js);
 }
 
 template <class Scalar>
