@@ -30,7 +30,10 @@ TEST(Deck, DefaultsDependOnTheSystem) {
   EXPECT_EQ(lorenz.flow.lr_schedule, "cosine");
   EXPECT_DOUBLE_EQ(lorenz.analysis.langevin.eta, 0.0);
   EXPECT_DOUBLE_EQ(io::parse_deck("system: two_peaks\n", "d").analysis.langevin.tau, 0.04);
-  EXPECT_DOUBLE_EQ(io::parse_deck("system: two_moons\n", "d").analysis.langevin.eta, 0.0);
+  const auto moons = io::parse_deck("system: two_moons\n", "d");
+  EXPECT_DOUBLE_EQ(moons.flow.t, 0.1);
+  EXPECT_DOUBLE_EQ(moons.analysis.langevin.tau, 0.04);
+  EXPECT_DOUBLE_EQ(io::parse_deck("system: two_moons\npreset: reference\n", "d").flow.t, 0.2);
   EXPECT_DOUBLE_EQ(app::default_config("samples").analysis.langevin.eta, 0.0);
   const auto ring = io::parse_deck("system: ring\n", "d");
   EXPECT_EQ(ring.flow.epochs, 1024);
