@@ -83,10 +83,9 @@ struct MmdConfig {
 //! The Langevin correction of the transport analysis (DESIGN.md 1.4): the points follow
 //! dx = (v + eta s) dt + sqrt(2 eta) dW, s the score model at diffusion time tau, integrated
 //! by an RK4 step of v then a stochastic Heun step of the Langevin part. eta = 0 is the pure
-//! flow, the default; the 2-D sets default to eta 0.03 with tau 0.04 (ring: 0.03)
-//! (bench/FIDELITY.md). A small tau
-//! keeps the sharp edges of the data (the correction samples the data blurred by the noise
-//! level at tau).
+//! flow, the default; the 2-D sets default to eta 0.03 with tau 0.04 (ring: 0.03), see
+//! bench/FIDELITY.md. A small tau keeps the sharp edges of the data (the correction samples
+//! the data blurred by the noise level at tau).
 struct LangevinConfig {
   double eta = 0.0;
   double tau = 0.03;
