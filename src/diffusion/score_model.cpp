@@ -128,9 +128,7 @@ std::vector<double> ScoreModel<Scalar>::train(
   nn::Adam<Scalar> adam(model_.parameters().num_parameters(), cfg);
   DenoisingLoss<Scalar> loss(schedule_);
   const auto total_steps = static_cast<std::int64_t>(steps) * settings.epochs;
-  const auto lr = settings.cosine_lr ? nn::LearningRateSchedule::cosine_with_warmup(
-                                           settings.lr, 0, std::max<std::int64_t>(1, total_steps))
-                                     : nn::LearningRateSchedule::constant(settings.lr);
+  const auto lr = nn::LearningRateSchedule::for_run(settings.lr, settings.cosine_lr, total_steps);
   View2<Scalar> x0("eqflow::ScoreModel::batch", batch, d_);
   std::vector<double> history;
   for (std::int64_t epoch = 0; epoch < settings.epochs; ++epoch) {

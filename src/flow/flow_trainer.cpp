@@ -56,10 +56,8 @@ void FlowTrainer<Scalar>::run(std::int64_t until,
   const Scalar sn = static_cast<Scalar>(std::sqrt(1.0 - alpha_bar_));
   const auto x0 = x0_, xt = xt_;
   const auto total_steps = static_cast<std::int64_t>(steps) * settings_.epochs;
-  const auto schedule = settings_.cosine_lr
-                            ? nn::LearningRateSchedule::cosine_with_warmup(
-                                  settings_.lr, 0, std::max<std::int64_t>(1, total_steps))
-                            : nn::LearningRateSchedule::constant(settings_.lr);
+  const auto schedule =
+      nn::LearningRateSchedule::for_run(settings_.lr, settings_.cosine_lr, total_steps);
   while (epoch_ < until) {
     const auto order = to_device(random_permutation(n, derive_stream(rng_, 1, epoch_)), "order");
     double sum = 0;

@@ -78,6 +78,11 @@ LearningRateSchedule LearningRateSchedule::cosine_with_warmup(double lr, std::in
   return s;
 }
 
+LearningRateSchedule LearningRateSchedule::for_run(double lr, bool cosine,
+                                                   std::int64_t total_steps) {
+  return cosine ? cosine_with_warmup(lr, 0, std::max<std::int64_t>(1, total_steps)) : constant(lr);
+}
+
 double LearningRateSchedule::at(std::int64_t step) const {
   if (kind_ == Kind::Constant) return base_;
   if (step < warmup_) return base_ * static_cast<double>(step) / static_cast<double>(warmup_);

@@ -91,6 +91,13 @@ TEST(Optimizer, LearningRateSchedules) {
   EXPECT_NEAR(cosine.at(60), 5e-4, 1e-15);
   EXPECT_NEAR(cosine.at(110), 0.0, 1e-18);
   EXPECT_NEAR(cosine.at(200), 0.0, 1e-18);
+  // A run's schedule: no warm-up, full rate at step 0, 0 at the last step.
+  const auto run = nn::LearningRateSchedule::for_run(1e-2, true, 100);
+  EXPECT_DOUBLE_EQ(run.at(0), 1e-2);
+  EXPECT_NEAR(run.at(50), 5e-3, 1e-15);
+  EXPECT_NEAR(run.at(100), 0.0, 1e-18);
+  EXPECT_EQ(nn::LearningRateSchedule::for_run(1e-2, false, 100).at(99), 1e-2);
+  EXPECT_DOUBLE_EQ(nn::LearningRateSchedule::for_run(1e-2, true, 0).at(0), 1e-2);
 }
 
 }  // namespace

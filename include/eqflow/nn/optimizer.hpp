@@ -54,6 +54,9 @@ class LearningRateSchedule {
   //! (and 0 after it).
   static LearningRateSchedule cosine_with_warmup(double lr, std::int64_t warmup_steps,
                                                  std::int64_t total_steps);
+  //! A training run's schedule: a cosine decay from lr to 0 over `total_steps` (no warm-up;
+  //! at least one step) when `cosine`, else the constant lr (the reference's).
+  static LearningRateSchedule for_run(double lr, bool cosine, std::int64_t total_steps);
   double at(std::int64_t step) const;
   Kind kind() const { return kind_; }
 
