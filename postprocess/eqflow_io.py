@@ -220,6 +220,22 @@ def parser(description, seeds=False, max_seeds=4):
     return p
 
 
+def draw_seeds(args, output, draw_seed, max_points, missing):
+    """Draws the seeds the command line selects: draw_seed(output, k, data, args, directory)
+    per seed with up to max_points data points (None without run.h5); returns 0. Skip when
+    there is no complete seed or no seed held what draw_seed needs (it returned None), with
+    `missing` naming what that is."""
+    seeds = output.select_seeds(args.seed, args.max_seeds)
+    if not seeds:
+        raise Skip(f"{args.output}: no complete seed file yet")
+    data = output.data_points(max_points=max_points) if output.has_run() else None
+    directory = out_dir(args, output)
+    written = [draw_seed(output, k, data, args, directory) for k in seeds]
+    if not any(written):
+        raise Skip(f"{args.output}: the seed files hold no {missing}")
+    return 0
+
+
 def out_dir(args, output):
     d = args.out_dir or os.path.join(output.directory, "figures")
     os.makedirs(d, exist_ok=True)

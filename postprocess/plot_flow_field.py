@@ -69,15 +69,7 @@ def main(argv):
     if out.dim() != 2:
         raise io.Skip(f"{args.output}: {out.system()} is {out.dim()}-D; the velocity grid "
                       f"(/analysis/field) exists for 2-D systems only")
-    seeds = out.select_seeds(args.seed, args.max_seeds)
-    if not seeds:
-        raise io.Skip(f"{args.output}: no complete seed file yet")
-    data = out.data_points(max_points=5000) if out.has_run() else None
-    directory = io.out_dir(args, out)
-    written = [draw_seed(out, k, data, args, directory) for k in seeds]
-    if not any(written):
-        raise io.Skip(f"{args.output}: the seed files hold no /analysis/field")
-    return 0
+    return io.draw_seeds(args, out, draw_seed, 5000, "/analysis/field")
 
 
 if __name__ == "__main__":

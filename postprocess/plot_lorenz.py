@@ -77,15 +77,7 @@ def main(argv):
     if out.dim() != 3:
         raise io.Skip(f"{args.output}: {out.system()} is {out.dim()}-D; this script draws "
                       f"3-D systems (plot_flow_field.py draws 2-D ones)")
-    seeds = out.select_seeds(args.seed, args.max_seeds)
-    if not seeds:
-        raise io.Skip(f"{args.output}: no complete seed file yet")
-    data = out.data_points(max_points=20000) if out.has_run() else None
-    directory = io.out_dir(args, out)
-    written = [draw_seed(out, k, data, args, directory) for k in seeds]
-    if not any(written):
-        raise io.Skip(f"{args.output}: the seed files hold no /analysis/trajectory")
-    return 0
+    return io.draw_seeds(args, out, draw_seed, 20000, "/analysis/trajectory")
 
 
 if __name__ == "__main__":
