@@ -455,7 +455,8 @@ void BatchNorm<Scalar>::backward(const ConstView& gy, const MutView& gx) {
   const std::size_t rows = xhat.extent(0), n = n_;
   check_rows("BatchNorm", "output gradient", gy.extent(0), rows);
   const bool affine = affine_, stats = differentiate_stats_, want_gx = !empty(gx);
-  const auto gamma = gamma_, ggamma = ggamma_, gbeta = gbeta_, inv_std = inv_std_;
+  const auto gamma = gamma_, ggamma = ggamma_, gbeta = gbeta_;
+  const auto inv_std = inv_std_;
   // With batch statistics, g = gamma gy:
   //   gx = inv_std / B (B g - sum_b g - xhat sum_b (g xhat)).
   Kokkos::parallel_for(
@@ -489,7 +490,8 @@ void BatchNorm<Scalar>::forward_tangent(const ConstView& tx, const MutView& ty) 
   tx_ = tx;
   const std::size_t n = n_;
   const bool affine = affine_;
-  const auto gamma = gamma_, inv_std = inv_std_;
+  const auto gamma = gamma_;
+  const auto inv_std = inv_std_;
   // Statistics are constants of the tangent pass: ty = gamma inv_std tx.
   Kokkos::parallel_for(
       "eqflow::BatchNorm::forward_tangent", RangePolicy(0, tx.size()),
@@ -508,7 +510,8 @@ void BatchNorm<Scalar>::backward_tangent(const ConstView& gty, const MutView& gt
   const std::size_t rows = xhat.extent(0), n = n_, trows = tx.extent(0);
   const bool affine = affine_, stats = differentiate_stats_, want_gx = !empty(gx),
              want_gtx = !empty(gtx);
-  const auto gamma = gamma_, ggamma = ggamma_, inv_std = inv_std_;
+  const auto gamma = gamma_, ggamma = ggamma_;
+  const auto inv_std = inv_std_;
   // ty = gamma s tx with s = (var + eps)^(-1/2). With q = sum_rows gty tx:
   //   gtx = gamma s gty, ggamma += s q, and through the batch variance
   //   ds/dx_b = -s^3 (x_b - mean) / B = -s^2 xhat_b / B, so gx_b += -gamma q s^2 xhat_b / B.
