@@ -10,10 +10,10 @@
 #include <cstdlib>
 #include <string>
 
-#include "eqflow/app/pipeline.hpp"
 #include "eqflow/core/timer.hpp"
 #include "eqflow/dynamics/lyapunov.hpp"
 #include "eqflow/dynamics/vector_field.hpp"
+#include "eqflow/io/run_files.hpp"
 
 int main(int argc, char** argv) {
   using namespace eqflow;
@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     }
   }
   Kokkos::ScopeGuard kokkos(argc, argv);
-  const auto model = app::load_flow(argv[1]);
+  const auto model = io::load_flow(argv[1]);
   dynamics::ModelField<double> field(*model, nn::Mode::Eval);
   dynamics::LyapunovResult result;
   Timer timer;

@@ -17,7 +17,7 @@ import numpy as np
 
 RUN_SCHEMA = "eqflow.run"
 SEED_SCHEMA = "eqflow.seed"
-SUPPORTED_SCHEMA_VERSION = 1
+SUPPORTED_SCHEMA_VERSION = 2
 _SEED_NAME = re.compile(r"^seed_(\d+)\.h5$")
 
 
@@ -53,6 +53,13 @@ def open_h5(path, schemas=(RUN_SCHEMA, SEED_SCHEMA)):
         print(f"warning: {path} has schemaVersion {version}, these scripts know "
               f"{SUPPORTED_SCHEMA_VERSION}", file=sys.stderr)
     return f
+
+
+def on_grid(grid, time, values):
+    """`values` at `time` placed on the sorted `grid` (a superset of `time`), NaN elsewhere."""
+    row = np.full(len(grid), np.nan)
+    row[np.searchsorted(grid, np.asarray(time) - 1e-9 * np.maximum(1.0, np.abs(time)))] = values
+    return row
 
 
 def read(f, name, default=None):

@@ -22,12 +22,14 @@ def main(argv):
     out = io.open_output(args.output)
 
     # Learned flows from the seed files (always current), else from the run's summary.
+    # Seeds may have been analysed with other settings (another mmd.steps): every curve is
+    # placed on the union of the time grids, NaN where it has no value.
     time, learned, seeds, bandwidth, eta, tau = None, [], [], None, 0.0, None
     for k in out.seeds():
         with out.seed(k) as f:
             if "analysis/mmd/learned" in f:
-                time = np.atleast_1d(io.read(f, "analysis/mmd/time"))
-                learned.append(np.atleast_1d(io.read(f, "analysis/mmd/learned")))
+                learned.append((np.atleast_1d(io.read(f, "analysis/mmd/time")),
+                                np.atleast_1d(io.read(f, "analysis/mmd/learned"))))
                 seeds.append(k)
                 bandwidth = f["analysis/mmd"].attrs.get("bandwidth", bandwidth)
                 eta = float(f["analysis/mmd"].attrs.get("langevin_eta", 0.0))
@@ -35,29 +37,34 @@ def main(argv):
     random, noise_floor, langevin_only = None, None, None
     if out.has_run():
         with out.run() as f:
-            if not learned and "summary/mmd/learned" in f:
+            if "summary/mmd/time" in f:
                 time = np.atleast_1d(io.read(f, "summary/mmd/time"))
-                learned = list(np.atleast_2d(io.read(f, "summary/mmd/learned")))
+            if not learned and "summary/mmd/learned" in f:
+                learned = [(time, row) for row in np.atleast_2d(io.read(f, "summary/mmd/learned"))]
                 seeds = list(np.atleast_1d(io.read(f, "summary/seeds")))
             if "summary/mmd/random" in f:
                 random = np.atleast_2d(io.read(f, "summary/mmd/random"))
-                if time is None:
-                    time = np.atleast_1d(io.read(f, "summary/mmd/time"))
             noise_floor = io.read(f, "summary/mmd/noise_floor")
             if "summary/mmd/langevin_only" in f:
                 langevin_only = np.atleast_1d(io.read(f, "summary/mmd/langevin_only"))
-    if time is None:
+    if time is None and not learned:
         raise io.Skip(f"{args.output}: no MMD analysis (analysis.mmd.enabled is false)")
+    grid = np.unique(np.concatenate([t for t, _ in learned] + ([time] if time is not None else [])))
+    if time is not None and len(grid) != len(time):  # baselines onto the wider grid
+        random = None if random is None else np.stack([io.on_grid(grid, time, r) for r in random])
+        if langevin_only is not None:
+            langevin_only = io.on_grid(grid, time, langevin_only)
+    time = grid
 
     fig, ax = plt.subplots(figsize=(7.5, 5), constrained_layout=True)
     values = []
     if learned:
-        learned = np.stack(learned)
+        learned = np.stack([io.on_grid(time, t, v) for t, v in learned])
         values.append(learned)
         for i, curve in enumerate(learned):
             ax.plot(time, curve, color="C0", lw=0.8, alpha=0.35,
                     label="learned flows (each seed)" if i == 0 else None)
-        ax.plot(time, learned.mean(axis=0), color="C0", lw=2.5, marker="o", ms=3,
+        ax.plot(time, np.nanmean(learned, axis=0), color="C0", lw=2.5, marker="o", ms=3,
                 label=f"learned flows, mean of {len(learned)}")
     if random is not None and random.size:
         values.append(random)
@@ -65,7 +72,7 @@ def main(argv):
         for i, curve in enumerate(random):
             ax.plot(time, curve, color="C3", lw=0.8, ls="--", alpha=0.45,
                     label=random_label if i == 0 else None)
-        ax.plot(time, random.mean(axis=0), color="C3", lw=2.5, ls="--",
+        ax.plot(time, np.nanmean(random, axis=0), color="C3", lw=2.5, ls="--",
                 label=f"random flows, mean of {len(random)}")
     if langevin_only is not None:
         values.append(langevin_only[None, :])
@@ -97,9 +104,9 @@ def main(argv):
     ax.legend(fontsize="small", loc="upper left")
     io.save(fig, io.out_dir(args, out), "mmd.png", args.dpi)
     if learned is not None and len(learned):
-        summary = f"MMD^2 at T={time[-1]:g}: learned mean {np.mean(learned[:, -1]):.4g}"
+        summary = f"MMD^2 at T={time[-1]:g}: learned mean {np.nanmean(learned[:, -1]):.4g}"
         if random is not None and random.size:
-            summary += f", random mean {np.mean(random[:, -1]):.4g}"
+            summary += f", random mean {np.nanmean(random[:, -1]):.4g}"
         if noise_floor is not None:
             summary += f", noise floor {noise_floor:.4g}"
         print(summary)

@@ -35,7 +35,7 @@ void print_help() {
       "      --seeds A:B             only flow seeds A..B-1 (job arrays)\n"
       "      --no-progress           no progress lines\n"
       "  eqflow check DECK [--set ...]  validate a deck and print the resolved settings\n"
-      "  eqflow summary FILE.h5      describe an output file (run or seed)\n"
+      "  eqflow summary FILE.h5 [--json]  what a run gave (run, summary or seed file)\n"
       "  eqflow selfcheck            check the derivative engine, train a small flow\n"
       "  eqflow --help | --version\n"
       "Under MPI (mpirun -n P eqflow run DECK) flow seeds are spread over the ranks.\n",
@@ -184,8 +184,9 @@ int main(int argc, char** argv) {
     }
     if (command == "run" || command == "check") return run_command(argc, argv, command == "check");
     if (command == "summary") {
-      if (argc != 3) throw eqflow::Error("usage: eqflow summary FILE.h5");
-      fmt::print("{}", eqflow::app::describe_output(argv[2]));
+      const bool json = argc == 4 && !std::strcmp(argv[3], "--json");
+      if (argc != 3 && !json) throw eqflow::Error("usage: eqflow summary FILE.h5 [--json]");
+      fmt::print("{}", eqflow::app::describe_output(argv[2], json));
       return 0;
     }
     throw eqflow::Error(fmt::format("unknown command '{}' (see eqflow --help)", command));

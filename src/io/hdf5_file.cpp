@@ -515,6 +515,19 @@ void H5File::write_string(const std::string& path, const std::string& value) {
   put_dataset(writable_file(), path_, normalise(path), type.get(), type.get(), nullptr, &text, 1);
 }
 
+void H5File::link_external(const std::string& path, const std::string& target_file,
+                           const std::string& object) {
+  const hid_t file = writable_file();
+  const std::string name = normalise(path);
+  const Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  if (H5Lcreate_external(target_file.c_str(), normalise(object).c_str(), file, name.c_str(),
+                         lcpl.get(), H5P_DEFAULT) < 0) {
+    throw IoError(path_, fmt::format("cannot link '{}' to {}:{}{}", name, target_file, object,
+                                     hdf5_reason()));
+  }
+}
+
 // ---- Attributes ------------------------------------------------------------------------
 
 void H5File::set_attribute(const std::string& object_path, const std::string& name, double value) {

@@ -7,6 +7,7 @@
 #include "eqflow/core/profiling.hpp"
 #include "eqflow/core/rng.hpp"
 #include "eqflow/nn/activation.hpp"
+#include "eqflow/nn/architecture.hpp"
 #include "eqflow/nn/batch_norm.hpp"
 #include "eqflow/nn/dense.hpp"
 #include "eqflow/nn/fourier_encoding.hpp"
@@ -271,6 +272,17 @@ std::unique_ptr<Layer<Scalar>> make_flow_mlp(std::size_t d, std::size_t hidden, 
   return net;
 }
 
+template <class Scalar>
+std::unique_ptr<Layer<Scalar>> make_flow_network(const FlowArchitecture& arch) {
+  if (arch.dim == 0) throw Error("flow network: dimension 0");
+  if (arch.kind == "mlp") return make_flow_mlp<Scalar>(arch.dim, arch.hidden, arch.final_norm);
+  if (arch.kind == "flow_kernel") {
+    return make_flow_kernel<Scalar>(arch.dim, arch.hidden, arch.frequencies, arch.final_norm);
+  }
+  throw Error(
+      fmt::format("flow network: unknown kind '{}' (expected flow_kernel or mlp)", arch.kind));
+}
+
 template class Sequential<float>;
 template class Sequential<double>;
 template class Residual<float>;
@@ -284,5 +296,7 @@ template std::unique_ptr<Layer<double>> make_flow_kernel<double>(std::size_t, st
                                                                  bool);
 template std::unique_ptr<Layer<float>> make_flow_mlp<float>(std::size_t, std::size_t, bool);
 template std::unique_ptr<Layer<double>> make_flow_mlp<double>(std::size_t, std::size_t, bool);
+template std::unique_ptr<Layer<float>> make_flow_network<float>(const FlowArchitecture&);
+template std::unique_ptr<Layer<double>> make_flow_network<double>(const FlowArchitecture&);
 
 }  // namespace eqflow::nn

@@ -341,61 +341,48 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, diffusion::ScoreMo
   }
 }
 
-void write_baselines(const RunConfig& c, diffusion::ScoreModel<float>& score,
-                     const systems::Dataset& data, io::H5File& out) {
-  ScopedRegion region("eqflow::write_baselines");
+io::Baselines compute_baselines(const RunConfig& c, diffusion::ScoreModel<float>& score,
+                                const systems::Dataset& data) {
+  ScopedRegion region("eqflow::compute_baselines");
   const auto& a = c.analysis;
   const std::size_t d = data.d;
-  const auto random_flows = static_cast<std::size_t>(a.mmd.random_flows);
-  std::vector<double> random_mmd, random_similarity, times;
-  for (std::size_t r = 0; r < random_flows; ++r) {
-    const std::uint64_t key = mix64(c.seed ^ (0xBA5E0000ull + r));
+  io::Baselines out;
+  for (std::int64_t r = 0; r < a.mmd.random_flows; ++r) {
+    const std::uint64_t key = mix64(c.seed ^ (0xBA5E0000ull + static_cast<std::uint64_t>(r)));
     nn::Model<double> model(make_flow_network<double>(c, d), key);
     dynamics::ModelField<double> field(model, nn::Mode::Eval);
     if (a.mmd.enabled) {
       const auto x = transport_start(c, data);
       const auto curves = transport_curves(field, x, c, data, Corrector(c, score, key));
-      times = curves.times;
-      random_mmd.insert(random_mmd.end(), curves.mmd2.begin(), curves.mmd2.end());
+      out.random_mmd.push_back({curves.times, curves.mmd2});
     }
     if (a.similarity.enabled && is_lorenz_frame(c, data)) {
       auto truth = true_lorenz(data);
-      random_similarity.push_back(
+      out.random_similarity.push_back(
           dynamics::field_similarity<double>(field, truth, similarity_points(c, data)));
     }
   }
   if (a.mmd.enabled) {
+    out.bandwidth = a.mmd.bandwidth;
     const auto points = static_cast<std::size_t>(a.mmd.points);
     if (data.n >= 2 * points) {
       const auto x = subset(data, points, c.seed, kNoiseFloor);
       const auto y = subset(data, points, c.seed, kNoiseFloor, points);
-      out.write("/summary/mmd/noise_floor", dynamics::mmd2_rbf<double>(x, y, a.mmd.bandwidth));
-      out.set_attribute("/summary/mmd/noise_floor", "description",
-                        "MMD^2 between two disjoint random data samples of the same size");
-    }
-    if (!random_mmd.empty()) {
-      if (!out.exists("/summary/mmd/time")) out.write("/summary/mmd/time", times);
-      out.write("/summary/mmd/random", random_mmd, {random_flows, times.size()});
-      out.set_attribute("/summary/mmd/random", "description", "untrained random flows");
+      out.noise_floor = dynamics::mmd2_rbf<double>(x, y, a.mmd.bandwidth);
     }
     if (a.langevin.eta > 0) {
       // The Langevin correction alone (v = 0): how much of the preservation is the flow's.
       dynamics::LinearField<double> zero(d, std::vector<double>(d * d, 0.0));
       const auto curves = transport_curves(zero, transport_start(c, data), c, data,
                                            Corrector(c, score, mix64(c.seed ^ 0x1A6E0000ull)));
-      if (!out.exists("/summary/mmd/time")) out.write("/summary/mmd/time", curves.times);
-      out.write("/summary/mmd/langevin_only", curves.mmd2);
-      out.set_attribute("/summary/mmd/langevin_only", "description",
-                        "the Langevin correction alone (v = 0), same eta, tau and noise level");
+      out.langevin_only = {curves.times, curves.mmd2};
       if (!curves.annulus.empty()) {
-        out.write("/summary/mmd/langevin_only_annulus", curves.annulus);
-        out.write("/summary/mmd/langevin_only_mean_radius", curves.mean_radius);
+        out.langevin_only_annulus = {curves.times, curves.annulus};
+        out.langevin_only_mean_radius = {curves.times, curves.mean_radius};
       }
     }
   }
-  if (!random_similarity.empty()) {
-    out.write("/summary/similarity_random", random_similarity);
-  }
+  return out;
 }
 
 }  // namespace eqflow::app::impl

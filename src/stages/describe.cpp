@@ -1,77 +1,245 @@
-// `eqflow summary FILE`: a readable description of a run or seed file.
+// `eqflow summary FILE [--json]`: what a run gave, read from its summary (run.h5 links it) or
+// from one seed file: complete seeds out of experiments and, per seed, the Lyapunov exponent or
+// "no stable trajectory", the spectrum, MMD^2 at the last time next to the noise floor and the
+// random flows, the field similarity.
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
-#include <functional>
 
 #include "eqflow/app/pipeline.hpp"
+#include "eqflow/core/error.hpp"
 #include "eqflow/io/hdf5_file.hpp"
 
 namespace eqflow::app {
 
 namespace {
-// Mean, range and sign count of the finite values; NaN entries (e.g. a flow without a stable
-// trajectory has no Lyapunov exponent) are counted separately.
-std::string stats(const std::vector<double>& all) {
-  std::vector<double> v;
-  for (double x : all) {
-    if (std::isfinite(x)) v.push_back(x);
-  }
-  const std::size_t missing = all.size() - v.size();
-  const std::string none = missing > 0 ? fmt::format(", {} without a value", missing) : "";
-  if (v.empty()) return "none" + none;
-  double lo = v[0], hi = v[0], sum = 0;
-  std::size_t positive = 0;
-  for (double x : v) lo = std::min(lo, x), hi = std::max(hi, x), sum += x, positive += x > 0;
-  return fmt::format("mean {:.4g}, min {:.4g}, max {:.4g}, {} of {} positive{}", sum / v.size(), lo,
-                     hi, positive, all.size(), none);
+
+bool has(double v) {
+  return std::isfinite(v);
 }
+
+// Mean, min and max of the finite values, with how many there are.
+struct Spread {
+  std::size_t count = 0;
+  double mean = 0, lo = 0, hi = 0;
+};
+Spread spread(const std::vector<double>& values) {
+  Spread s;
+  for (double v : values) {
+    if (!has(v)) continue;
+    s.lo = s.count == 0 ? v : std::min(s.lo, v);
+    s.hi = s.count == 0 ? v : std::max(s.hi, v);
+    s.mean += v;
+    ++s.count;
+  }
+  if (s.count > 0) s.mean /= static_cast<double>(s.count);
+  return s;
+}
+
+std::string describe_spread(const Spread& s) {
+  if (s.count == 1) return fmt::format("{:.4g}", s.mean);
+  return fmt::format("mean {:.4g} (min {:.4g}, max {:.4g}, {} values)", s.mean, s.lo, s.hi,
+                     s.count);
+}
+
+std::string seed_line(const io::SeedResult& r) {
+  std::vector<std::string> parts;
+  if (r.ran("lyapunov")) {
+    parts.push_back(has(r.lyapunov) ? fmt::format("lyapunov {:+.4f} ({:.0f} stable trajectories)",
+                                                  r.lyapunov, r.lyapunov_stable)
+                                    : std::string("lyapunov: no stable trajectory"));
+  }
+  if (r.ran("spectrum") && !r.spectrum.empty()) {
+    std::vector<std::string> e;
+    for (double v : r.spectrum) e.push_back(fmt::format("{:+.3f}", v));
+    parts.push_back(fmt::format("spectrum [{}]", fmt::join(e, ", ")));
+  }
+  if (r.ran("mmd") && !r.mmd.empty()) {
+    parts.push_back(fmt::format("MMD^2(T={:g}) {:.4g}", r.mmd_time.back(), r.mmd.back()));
+  }
+  if (r.ran("similarity") && has(r.similarity)) {
+    parts.push_back(fmt::format("field similarity {:.3f}", r.similarity));
+  }
+  if (parts.empty()) parts.push_back("no analysis");
+  return fmt::format("  seed {:4d}: {}", r.seed, fmt::join(parts, ", "));
+}
+
+// The value of a curve at its last time (NaN if empty).
+double last(const io::Curve& c) {
+  return c.values.empty() ? io::SeedResult::kNone : c.values.back();
+}
+
+std::string json_number(double v) {
+  return has(v) ? fmt::format("{:.17g}", v) : "null";
+}
+
+std::string json_numbers(const std::vector<double>& values) {
+  std::vector<std::string> out;
+  for (double v : values) out.push_back(json_number(v));
+  return fmt::format("[{}]", fmt::join(out, ", "));
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    if (static_cast<unsigned char>(ch) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<int>(ch));
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_seed(const io::SeedResult& r) {
+  std::vector<std::string> analyses;
+  for (const auto& a : r.analyses) analyses.push_back(json_string(a));
+  return fmt::format(
+      "{{\"seed\": {}, \"analyses\": [{}], \"final_loss\": {}, \"lyapunov\": {}, "
+      "\"lyapunov_speed\": {}, \"stable_trajectories\": {}, \"spectrum\": {}, "
+      "\"mmd_time\": {}, \"mmd\": {}, \"similarity\": {}, \"residual_heldout\": {}}}",
+      r.seed, fmt::join(analyses, ", "), json_number(r.final_loss), json_number(r.lyapunov),
+      json_number(r.lyapunov_speed), json_number(r.lyapunov_stable), json_numbers(r.spectrum),
+      r.mmd_time.empty() ? "null" : json_number(r.mmd_time.back()),
+      r.mmd.empty() ? "null" : json_number(r.mmd.back()), json_number(r.similarity),
+      json_number(r.residual));
+}
+
+std::vector<std::int64_t> missing_seeds(const io::Summary& s) {
+  std::vector<std::int64_t> missing;
+  std::size_t i = 0;
+  for (std::int64_t k = 0; k < s.experiments; ++k) {
+    while (i < s.seeds.size() && s.seeds[i].seed < k) ++i;
+    if (i == s.seeds.size() || s.seeds[i].seed != k) missing.push_back(k);
+  }
+  return missing;
+}
+
+std::string json_summary(const io::Summary& s) {
+  std::vector<std::string> seeds;
+  for (const auto& r : s.seeds) seeds.push_back(json_seed(r));
+  std::vector<double> random;
+  for (const auto& c : s.baselines.random_mmd) random.push_back(last(c));
+  return fmt::format(
+      "\"experiments\": {}, \"complete_seeds\": {}, \"missing_seeds\": [{}], \"seeds\": [{}], "
+      "\"baselines\": {{\"mmd_bandwidth\": {}, \"mmd_noise_floor\": {}, \"mmd_random_final\": "
+      "{}, \"mmd_langevin_only_final\": {}, \"similarity_random\": {}}}",
+      s.experiments, s.seeds.size(), fmt::join(missing_seeds(s), ", "), fmt::join(seeds, ", "),
+      json_number(s.baselines.bandwidth), json_number(s.baselines.noise_floor),
+      json_numbers(random), json_number(last(s.baselines.langevin_only)),
+      json_numbers(s.baselines.random_similarity));
+}
+
 }  // namespace
 
-std::string describe_output(const std::string& path) {
-  const auto f = io::H5File::open(path);
+std::string format_summary(const io::Summary& s) {
   std::string out;
+  const auto missing = missing_seeds(s);
+  out += fmt::format("complete seeds: {} of {}", s.seeds.size(), s.experiments);
+  if (!missing.empty() && missing.size() <= 20) {
+    out += fmt::format(" (missing: {})", fmt::join(missing, ", "));
+  }
+  out += "\n";
+  for (const auto& r : s.seeds) out += seed_line(r) + "\n";
+
+  std::vector<double> lyap, mmd, similarity;
+  std::size_t lyap_ran = 0, positive = 0;
+  for (const auto& r : s.seeds) {
+    if (r.ran("lyapunov")) {
+      ++lyap_ran;
+      lyap.push_back(r.lyapunov);
+      positive += has(r.lyapunov) && r.lyapunov > 0;
+    }
+    if (r.ran("mmd") && !r.mmd.empty()) mmd.push_back(r.mmd.back());
+    if (r.ran("similarity")) similarity.push_back(r.similarity);
+  }
+  if (lyap_ran > 0) {
+    const auto sp = spread(lyap);
+    out += fmt::format("Lyapunov exponents: {} of {} seeds positive", positive, lyap_ran);
+    if (sp.count > 0) out += fmt::format("; {}", describe_spread(sp));
+    if (sp.count < lyap_ran)
+      out += fmt::format("; {} without a stable trajectory", lyap_ran - sp.count);
+    out += "\n";
+  }
+  const auto& b = s.baselines;
+  if (!mmd.empty() || !b.random_mmd.empty()) {
+    std::vector<double> random;
+    for (const auto& c : b.random_mmd) random.push_back(last(c));
+    std::vector<std::string> parts;
+    if (!mmd.empty())
+      parts.push_back(fmt::format("learned flows {}", describe_spread(spread(mmd))));
+    if (has(b.noise_floor)) parts.push_back(fmt::format("noise floor {:.4g}", b.noise_floor));
+    if (!random.empty()) {
+      parts.push_back(fmt::format("untrained random flows {}", describe_spread(spread(random))));
+    }
+    if (!b.langevin_only.values.empty()) {
+      parts.push_back(fmt::format("Langevin term alone {:.4g}", last(b.langevin_only)));
+    }
+    out += fmt::format("MMD^2 at the last time{}: {}\n",
+                       has(b.bandwidth) ? fmt::format(" (RBF bandwidth {:.4g})", b.bandwidth) : "",
+                       fmt::join(parts, "; "));
+  }
+  if (!similarity.empty()) {
+    out += fmt::format("field similarity to the true field: learned {}",
+                       describe_spread(spread(similarity)));
+    if (!b.random_similarity.empty()) {
+      out +=
+          fmt::format("; untrained random flows {}", describe_spread(spread(b.random_similarity)));
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string describe_output(const std::string& path, bool json) {
+  const auto f = io::H5File::open(path);
   auto attr = [&](const std::string& name) {
     return f.has_attribute("/", name) ? f.attribute_string("/", name) : std::string("?");
   };
-  out += fmt::format("{}: {} (schema {}), written by {} {} (git {}) on {}\n", path, attr("schema"),
-                     f.has_attribute("/", "schemaVersion")
-                         ? std::to_string(f.attribute_int("/", "schemaVersion"))
-                         : "?",
-                     attr("software"), attr("softwareVersion"), attr("gitRevision"), attr("date"));
-  out += fmt::format("system {}, dimension {}\n", attr("system"),
-                     f.has_attribute("/", "dim") ? f.attribute_int("/", "dim") : 0);
-  std::function<void(const std::string&, int)> walk = [&](const std::string& group, int depth) {
-    for (const auto& name : f.list(group)) {
-      const std::string p = (group == "/" ? "" : group) + "/" + name;
-      if (f.is_group(p)) {
-        out += fmt::format("{}{}/\n", std::string(2 * depth, ' '), name);
-        walk(p, depth + 1);
-      } else {
-        const auto shape = f.shape(p);
-        std::string dims;
-        for (std::size_t i = 0; i < shape.size(); ++i)
-          dims += (i ? " x " : "") + std::to_string(shape[i]);
-        out += fmt::format("{}{} [{}]\n", std::string(2 * depth, ' '), name,
-                           dims.empty() ? "scalar" : dims);
-      }
+  const std::string schema = attr("schema");
+  if (schema.rfind("eqflow.", 0) != 0) {
+    throw IoError(path, "not an eqflow output (no root attribute schema = eqflow.*)");
+  }
+  const std::int64_t dim = f.has_attribute("/", "dim") ? f.attribute_int("/", "dim") : 0;
+  const bool seed_file = schema == "eqflow.seed";
+  const bool has_summary = !seed_file && f.exists("/summary/seeds");
+  if (json) {
+    std::string body = fmt::format(
+        "{{\"file\": {}, \"schema\": {}, \"software_version\": {}, \"git_revision\": {}, "
+        "\"system\": {}, \"dim\": {}",
+        json_string(path), json_string(schema), json_string(attr("softwareVersion")),
+        json_string(attr("gitRevision")), json_string(attr("system")), dim);
+    if (seed_file) {
+      body += ", \"seed\": " + json_seed(io::read_seed_result(path));
+    } else if (has_summary) {
+      body += ", " + json_summary(io::read_summary(f));
     }
-  };
-  walk("/", 1);
-  if (f.exists("/summary/lyapunov/exponent")) {
-    out += fmt::format("Lyapunov exponents: {}\n",
-                       stats(f.read_doubles("/summary/lyapunov/exponent")));
+    return body + "}\n";
   }
-  if (f.exists("/summary/similarity")) {
-    out += fmt::format("field similarity: {}\n", stats(f.read_doubles("/summary/similarity")));
+  std::string out =
+      fmt::format("{}: {}, system {}, dimension {}; eqflow {} (git {}), {}\n", path, schema,
+                  attr("system"), dim, attr("softwareVersion"), attr("gitRevision"), attr("date"));
+  if (f.exists("/data/points")) {
+    const auto shape = f.shape("/data/points");
+    out += fmt::format("data: {} points\n", shape.empty() ? 0 : shape[0]);
   }
-  if (f.exists("/summary/final_loss")) {
-    out += fmt::format("final loss: {}\n", stats(f.read_doubles("/summary/final_loss")));
+  if (f.exists("/score/loss")) {
+    const auto loss = f.read_doubles("/score/loss");
+    out += fmt::format("score model: {} epochs{}\n", loss.size(),
+                       loss.empty() ? "" : fmt::format(", final loss {:.4g}", loss.back()));
   }
-  if (f.exists("/analysis/lyapunov/exponent")) {
-    out += fmt::format("Lyapunov exponent {:.4f} ({} stable trajectories)\n",
-                       f.read_double("/analysis/lyapunov/exponent"),
-                       f.read_double("/analysis/lyapunov/stable"));
+  if (seed_file) {
+    const auto r = io::read_seed_result(path);
+    out += fmt::format("flow seed {}: {} epochs, final loss {:.4g}\n", r.seed,
+                       f.read_doubles("/flow/loss").size(), r.final_loss);
+    out += seed_line(r) + "\n";
+  } else if (has_summary) {
+    out += format_summary(io::read_summary(f));
+  } else {
+    out += "no summary yet: no invocation of `eqflow run` on this output has finished\n";
   }
   return out;
 }

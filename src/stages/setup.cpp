@@ -59,12 +59,19 @@ systems::Dataset held_out_dataset(const RunConfig& c, const systems::Dataset& da
   return fresh;
 }
 
+nn::FlowArchitecture flow_architecture(const RunConfig& c, std::size_t d) {
+  nn::FlowArchitecture arch;
+  arch.kind = c.flow.model;
+  arch.dim = d;
+  arch.hidden = static_cast<std::size_t>(c.flow.hidden);
+  arch.frequencies = static_cast<int>(c.flow.frequencies);
+  arch.final_norm = c.flow.final_norm;
+  return arch;
+}
+
 template <class Scalar>
 std::unique_ptr<nn::Layer<Scalar>> make_flow_network(const RunConfig& c, std::size_t d) {
-  const auto hidden = static_cast<std::size_t>(c.flow.hidden);
-  if (c.flow.model == "mlp") return nn::make_flow_mlp<Scalar>(d, hidden, c.flow.final_norm);
-  return nn::make_flow_kernel<Scalar>(d, hidden, static_cast<int>(c.flow.frequencies),
-                                      c.flow.final_norm);
+  return nn::make_flow_network<Scalar>(flow_architecture(c, d));
 }
 
 std::string resolved_divergence(const RunConfig& c, std::size_t d) {

@@ -9,7 +9,7 @@ mpirun -n 1 "$eqflow" run "$deck" --set output="$work/np1" --no-progress > "$wor
 mpirun -n 2 --oversubscribe "$eqflow" run "$deck" --set output="$work/np2" --no-progress \
   > "$work/np2.log" 2>&1
 status=0
-for f in run.h5 seeds/seed_000000.h5 seeds/seed_000001.h5 seeds/seed_000002.h5; do
+for f in run.h5 summary.h5 seeds/seed_000000.h5 seeds/seed_000001.h5 seeds/seed_000002.h5; do
   for group in /summary /flow /analysis /score /data; do
     if h5ls "$work/np1/$f$group" > /dev/null 2>&1; then
       if ! h5diff "$work/np1/$f" "$work/np2/$f" "$group" > "$work/diff.txt" 2>&1; then

@@ -3,10 +3,7 @@
 // inputs whose complete output is kept on disk, so a rerun skips what is done and a seed
 // killed mid-training resumes from its last checkpoint.
 //
-// Output directory layout:
-//   run.h5                     dataset, score model, summary of all seeds (rank 0)
-//   seeds/seed_<k>.h5          one flow model, its loss history and analyses (atomic)
-//   checkpoints/seed_<k>.h5    training state of an unfinished seed (removed when done)
+// The output directory's files are io/run_files.hpp's.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +12,7 @@
 #include <vector>
 
 #include "eqflow/app/config.hpp"
-#include "eqflow/nn/model.hpp"
+#include "eqflow/io/run_files.hpp"
 #include "eqflow/parallel/comm.hpp"
 
 namespace eqflow::app {
@@ -30,16 +27,12 @@ struct RunOptions {
 std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
                           const RunOptions& options);
 
-//! The flow model stored in a seed file (architecture from its /deck), in double precision
-//! with its batch-norm running statistics: for analyses and benchmarks of a trained flow.
-std::unique_ptr<nn::Model<double>> load_flow(const std::string& seed_file);
+//! What a scientist wants to know of a run's summary: complete seeds out of experiments and,
+//! per seed, what each analysis gave next to the baselines (one line per seed).
+std::string format_summary(const io::Summary& summary);
 
-//! A human-readable summary of an eqflow HDF5 file (run or seed file).
-std::string describe_output(const std::string& path);
-
-//! File names inside the output directory.
-std::string run_file(const RunConfig& config);
-std::string seed_file(const RunConfig& config, std::int64_t seed);
-std::string checkpoint_file(const RunConfig& config, std::int64_t seed);
+//! `eqflow summary FILE`: a run, summary or seed file described for a reader, or (json) as
+//! one JSON object for scripts.
+std::string describe_output(const std::string& path, bool json = false);
 
 }  // namespace eqflow::app

@@ -68,6 +68,11 @@ class H5File {
   }
   //! A scalar variable-length UTF-8 string (h5py reads it as str).
   void write_string(const std::string& path, const std::string& value);
+  //! An external link at `path` to `object` in `target_file` (a name relative to this file's
+  //! directory, as HDF5 resolves it): readers of this file see that object at `path` whenever
+  //! the target exists; exists(path) is false while it does not.
+  void link_external(const std::string& path, const std::string& target_file,
+                     const std::string& object);
 
   // ---- Attributes on any object ("/" is the root group). Existing ones are replaced.
 

@@ -9,6 +9,8 @@
 #include "eqflow/app/config.hpp"
 #include "eqflow/diffusion/score_model.hpp"
 #include "eqflow/io/hdf5_file.hpp"
+#include "eqflow/io/run_files.hpp"
+#include "eqflow/nn/architecture.hpp"
 #include "eqflow/nn/model.hpp"
 #include "eqflow/systems/dataset.hpp"
 
@@ -16,6 +18,9 @@ namespace eqflow::app::impl {
 
 //! The run's dataset: a generated system or the user's samples (validated, normalised).
 systems::Dataset load_dataset(const RunConfig& config);
+
+//! The flow network's architecture the config describes, for data of dimension d.
+nn::FlowArchitecture flow_architecture(const RunConfig& config, std::size_t d);
 
 //! The flow network the config describes, for data of dimension d.
 template <class Scalar>
@@ -38,10 +43,10 @@ void analyse_flow(const RunConfig& config, nn::Model<float>& flow,
                   diffusion::ScoreModel<float>& score, const systems::Dataset& data,
                   std::int64_t seed, io::H5File& out);
 
-//! Baselines written under /summary of the run file: untrained random flows (MMD curves,
-//! field similarity), the MMD noise floor of two disjoint data samples and, with a Langevin
-//! correction, the correction alone (v = 0). The score model gives the Langevin term.
-void write_baselines(const RunConfig& config, diffusion::ScoreModel<float>& score,
-                     const systems::Dataset& data, io::H5File& out);
+//! The run's baselines (summary.h5): untrained random flows (MMD curves, field similarity),
+//! the MMD noise floor of two disjoint data samples and, with a Langevin correction, the
+//! correction alone (v = 0). The score model gives the Langevin term.
+io::Baselines compute_baselines(const RunConfig& config, diffusion::ScoreModel<float>& score,
+                                const systems::Dataset& data);
 
 }  // namespace eqflow::app::impl
