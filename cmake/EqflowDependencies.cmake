@@ -38,7 +38,8 @@ endif()
 add_library(eqflow_hdf5 INTERFACE)
 add_library(eqflow::hdf5 ALIAS eqflow_hdf5)
 target_include_directories(eqflow_hdf5 SYSTEM INTERFACE ${HDF5_INCLUDE_DIRS})
-target_link_libraries(eqflow_hdf5 INTERFACE ${HDF5_LIBRARIES})
+# Parallel HDF5 includes mpi.h: whoever uses HDF5 (io/) sees MPI too.
+target_link_libraries(eqflow_hdf5 INTERFACE ${HDF5_LIBRARIES} MPI::MPI_C)
 target_compile_definitions(eqflow_hdf5 INTERFACE ${HDF5_DEFINITIONS})
 
 find_package(yaml-cpp REQUIRED)
