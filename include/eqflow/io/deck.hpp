@@ -1,24 +1,15 @@
-// YAML input decks: read, apply `--set key.path=value` overrides, validate every key (unknown
-// keys, wrong types, out-of-range values, cross-field rules) and complete with the system's
-// defaults, before any work starts. Errors are ConfigError naming the file, line, column and
-// key path. The resolved deck (every setting, defaults included) is written back as YAML.
+// Transitional forwarding header: the deck reader of a run moved to the app layer
+// (eqflow/app/deck.hpp; io keeps only the generic YAML helpers of eqflow/io/yaml.hpp). It
+// remains until src/stages/pipeline.cpp includes eqflow/app/deck.hpp and calls app::to_yaml
+// and app::parse_deck directly; nothing in io includes it.
 #pragma once
 
-#include <string>
-#include <vector>
-
-#include "eqflow/app/config.hpp"
+#include "eqflow/app/deck.hpp"
 
 namespace eqflow::io {
 
-//! Reads the deck at `path`; `overrides` are "a.b=value" strings (value parsed as YAML).
-app::RunConfig read_deck(const std::string& path, const std::vector<std::string>& overrides = {});
-
-//! The same from text; `source` names it in error messages.
-app::RunConfig parse_deck(const std::string& yaml, const std::string& source,
-                          const std::vector<std::string>& overrides = {});
-
-//! Every setting of `config` as a YAML document (reads back to the same config).
-std::string to_yaml(const app::RunConfig& config);
+using app::parse_deck;
+using app::read_deck;
+using app::to_yaml;
 
 }  // namespace eqflow::io
