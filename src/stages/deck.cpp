@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -162,7 +163,7 @@ class AnnotatedWriter {
     if (key == "flow.divergence" && deck_.config.flow.divergence == "auto") {
       const std::string used = impl::resolved_divergence(deck_.config, data_.dims);
       text = format_value(used);
-      note += fmt::format("; auto: d = {} {} 8", data_.dims, data_.dims <= 8 ? "<=" : "> ");
+      note += fmt::format("; auto: d = {} {} 8", data_.dims, data_.dims <= 8 ? "<=" : ">");
     } else if (key == "data.points" && data_.points > 0 &&
                text != fmt::format("{}", data_.points)) {
       note += fmt::format("; {} -> {}", text, data_.origin);
@@ -240,13 +241,14 @@ void check_score_time(const RuleChecker& rules, const RunConfig& c,
   if (1.0 - schedule.alpha_bar(i) > 0.0) return;
   int first = i;
   while (first < schedule.steps() - 1 && !(1.0 - schedule.alpha_bar(first) > 0.0)) ++first;
-  rules.fail(key,
-             fmt::format("{} maps to diffusion step {} of {}, where 1 - alpha_bar = 0 (score."
-                         "schedule_delta {}): the score scale 1/sqrt(1 - alpha_bar) is infinite; "
-                         "use a time >= {}/{} = {:.4g} or score.schedule_delta > 0",
-                         t, i, c.score.diffusion_steps, c.score.schedule_delta, first,
-                         schedule.steps() - 1, static_cast<double>(first) / (schedule.steps() - 1)),
-             {"score.schedule_delta", "score.diffusion_steps"});
+  rules.fail(
+      key,
+      fmt::format("{} maps to diffusion step {} of {}, where 1 - alpha_bar = 0 (score."
+                  "schedule_delta {}): the score scale 1/sqrt(1 - alpha_bar) is infinite; "
+                  "use a time >= {}/{} = {} or score.schedule_delta > 0",
+                  t, i, c.score.diffusion_steps, c.score.schedule_delta, first,
+                  schedule.steps() - 1, std::ceil(1e6 * first / (schedule.steps() - 1)) / 1e6),
+      {"score.schedule_delta", "score.diffusion_steps"});
 }
 
 Deck read_tree(YAML::Node root, const std::string& source,
