@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bad decks, options and data each stop eqflow before any work with a non-zero exit and one
-# line on stderr that names the key (and the deck line where there is one).
+# line on stderr that names the key (and the deck line where there is one), in `run` and in
+# `check` alike; `check` prints the resolved deck with where each value comes from.
 # usage: bad_input.sh EQFLOW WORKDIR
 set -euo pipefail
 eqflow=$1 work=$2
