@@ -44,6 +44,7 @@ target_compile_definitions(eqflow_hdf5 INTERFACE ${HDF5_DEFINITIONS})
 
 find_package(yaml-cpp REQUIRED)
 find_package(fmt REQUIRED)
+find_package(CLI11 REQUIRED)  # header-only command-line parser of eqflow_cli (libcli11-dev)
 if(EQFLOW_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

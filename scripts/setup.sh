@@ -9,7 +9,7 @@ packages=(
   libtrilinos-kokkos-dev libtrilinos-kokkos-kernels-dev libopenblas-dev
   libopenmpi-dev openmpi-bin
   libhdf5-openmpi-dev hdf5-tools
-  libyaml-cpp-dev libfmt-dev libgtest-dev
+  libyaml-cpp-dev libfmt-dev libgtest-dev libcli11-dev
   python3 python3-h5py python3-matplotlib python3-numpy
 )
 [ $# -gt 0 ] && packages=("$@")

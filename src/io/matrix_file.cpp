@@ -172,16 +172,9 @@ Matrix read_matrix_hdf5(const std::string& path, const std::string& dataset) {
     throw IoError(path, fmt::format("'{}' is a group, expected a 2-D N x d dataset", dataset));
   }
 
-  std::vector<std::size_t> shape;
-  Matrix m;
-  m.values = file.read_doubles(dataset, &shape);
-  if (shape.size() == 1) {
-    m.rows = shape[0];
-    m.cols = 1;
-  } else if (shape.size() == 2) {
-    m.rows = shape[0];
-    m.cols = shape[1];
-  } else {
+  // The rank comes from the dataspace, before any data is read.
+  const std::vector<std::size_t> shape = file.shape(dataset);
+  if (shape.size() != 1 && shape.size() != 2) {
     std::string dims;
     for (std::size_t i = 0; i < shape.size(); ++i)
       dims += (i ? " x " : "") + std::to_string(shape[i]);
@@ -189,6 +182,9 @@ Matrix read_matrix_hdf5(const std::string& path, const std::string& dataset) {
                   fmt::format("dataset '{}' has rank {}{}, expected a 2-D N x d array", dataset,
                               shape.size(), shape.empty() ? " (a scalar)" : " (" + dims + ")"));
   }
+  Matrix m;
+  m.rows = shape[0];
+  m.cols = shape.size() == 2 ? shape[1] : 1;
   if (m.rows == 0) {
     throw IoError(path,
                   fmt::format("dataset '{}' has 0 rows, expected at least one sample", dataset));
@@ -196,6 +192,7 @@ Matrix read_matrix_hdf5(const std::string& path, const std::string& dataset) {
   if (m.cols == 0) {
     throw IoError(path, fmt::format("dataset '{}' has 0 columns, expected d >= 1", dataset));
   }
+  m.values = file.read_doubles(dataset);
   for (std::size_t i = 0; i < m.values.size(); ++i) {
     if (!std::isfinite(m.values[i])) {
       throw IoError(path, fmt::format("dataset '{}': row {} (from 0), column {} is {}, expected "

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "eqflow/app/deck.hpp"
 #include "eqflow/app/impl/stages.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/log.hpp"
@@ -19,7 +20,6 @@
 #include "eqflow/core/timer.hpp"
 #include "eqflow/diffusion/score_model.hpp"
 #include "eqflow/flow/flow_trainer.hpp"
-#include "eqflow/io/deck.hpp"
 #include "eqflow/io/hdf5_file.hpp"
 #include "eqflow/io/run_files.hpp"
 #include "eqflow/version.hpp"
@@ -36,11 +36,11 @@ std::string reuse_key(RunConfig c) {
   c.experiments = 1;
   c.output.clear();
   c.analysis = AnalysisConfig{};
-  return io::to_yaml(c);
+  return app::to_yaml(c);
 }
 
 io::RunIdentity identity(const RunConfig& c, std::size_t d) {
-  return {c.system, d, io::to_yaml(c), reuse_key(c)};
+  return {c.system, d, app::to_yaml(c), reuse_key(c)};
 }
 
 // Runs `body` on rank 0 and makes every rank throw if it failed there.

@@ -2,6 +2,7 @@
 // HDF5 datasets, and one clear error line, naming the file and line or row, for each
 // kind of bad input.
 #include <gtest/gtest.h>
+#include <hdf5.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -166,9 +167,31 @@ TEST_F(MatrixFileTest, Hdf5ErrorsNameFileDatasetAndRow) {
                   {path, "'/blowup': row 1", "column 0 is inf"});
   expect_io_error([&] { read_matrix_hdf5(path, "/none"); }, {path, "'/none' has 0 rows"});
   expect_io_error([&] { read_matrix_hdf5(path, "/flat"); }, {path, "'/flat' has 0 columns"});
-  expect_io_error([&] { read_matrix_hdf5(path, "/label"); }, {path, "'/label' is not numeric"});
+  expect_io_error([&] { read_matrix_hdf5(path, "/label"); }, {path, "'/label' has rank 0"});
   expect_io_error([&] { read_matrix_hdf5(path, "/group"); },
                   {path, "'/group' is a group, expected a 2-D N x d dataset"});
+}
+
+// The rank is read from the dataspace before the data: a rank-3 dataset of 2^60 chunked
+// (never written, so unallocated) values is refused at once instead of read whole.
+TEST_F(MatrixFileTest, Hdf5RankIsCheckedBeforeReading) {
+  const std::string path = file("huge.h5");
+  {
+    const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const hsize_t dims[3] = {1ull << 20, 1ull << 20, 1ull << 20}, chunk[3] = {1, 1, 16};
+    const hid_t space = H5Screate_simple(3, dims, nullptr);
+    const hid_t plist = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(plist, 3, chunk);
+    const hid_t d =
+        H5Dcreate2(f, "cube", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, plist, H5P_DEFAULT);
+    ASSERT_GE(d, 0);
+    H5Dclose(d);
+    H5Pclose(plist);
+    H5Sclose(space);
+    H5Fclose(f);
+  }
+  expect_io_error([&] { read_matrix_hdf5(path, "/cube"); },
+                  {path, "'/cube' has rank 3 (1048576 x 1048576 x 1048576)", "expected a 2-D"});
 }
 
 }  // namespace

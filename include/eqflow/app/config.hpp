@@ -155,7 +155,7 @@ void visit_config(RunConfig& c, Visitor& v) {
   });
   v.section("score", [&] {
     v.field("hidden", c.score.hidden, 1);
-    v.field("epochs", c.score.epochs, 0);
+    v.field("epochs", c.score.epochs, 1);
     v.field("batch", c.score.batch, 1);
     v.field("lr", c.score.lr, Bound::Positive);
     v.choice("lr_schedule", c.score.lr_schedule, {"constant", "cosine"});
@@ -170,7 +170,7 @@ void visit_config(RunConfig& c, Visitor& v) {
     v.field("hidden", c.flow.hidden, 1);
     v.field("frequencies", c.flow.frequencies, 0);
     v.field("final_norm", c.flow.final_norm);
-    v.field("epochs", c.flow.epochs, 0);
+    v.field("epochs", c.flow.epochs, 1);
     v.field("batch", c.flow.batch, 2);
     v.field("lr", c.flow.lr, Bound::Positive);
     v.choice("lr_schedule", c.flow.lr_schedule, {"constant", "cosine"});

@@ -1,0 +1,451 @@
+// Deck reading (app::visit_config over io::YamlMapReader), the validation of every
+// cross-field and data-dependent rule, and the plain and annotated resolved-deck writers.
+#include "eqflow/app/deck.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "eqflow/app/impl/stages.hpp"
+#include "eqflow/core/error.hpp"
+#include "eqflow/diffusion/noise_schedule.hpp"
+
+namespace eqflow::app {
+namespace {
+
+std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
+  return out;
+}
+
+bool is_hdf5(const std::string& file) {
+  const auto ext = file.substr(file.find_last_of('.') + 1);
+  return ext == "h5" || ext == "hdf5";
+}
+
+// visit_config's reader: every setting present in the YAML tree, with its constraint.
+class DeckReader {
+ public:
+  explicit DeckReader(io::YamlMapReader& reader) : r_(reader) {}
+
+  template <class T>
+  void field(const std::string& name, T& value) {
+    r_.get_if_present(name, value);
+  }
+  void field(const std::string& name, std::int64_t& value, std::int64_t min) {
+    if (r_.get_if_present(name, value) && value < min) {
+      r_.fail(name, fmt::format("must be >= {}, got {}", min, value));
+    }
+  }
+  void field(const std::string& name, double& value, Bound bound) {
+    if (!r_.get_if_present(name, value)) return;
+    if (bound == Bound::Positive && !(value > 0)) {
+      r_.fail(name, fmt::format("must be > 0, got {}", value));
+    }
+    if (bound == Bound::NonNegative && !(value >= 0)) {
+      r_.fail(name, fmt::format("must be >= 0, got {}", value));
+    }
+  }
+  void field(const std::string& name, double& value, double lo, double hi) {
+    if (r_.get_if_present(name, value) && !(value >= lo && value <= hi)) {
+      r_.fail(name, fmt::format("must be in [{}, {}], got {}", lo, hi, value));
+    }
+  }
+  void choice(const std::string& name, std::string& value,
+              const std::vector<std::string>& options) {
+    if (r_.get_if_present(name, value) &&
+        std::find(options.begin(), options.end(), value) == options.end()) {
+      r_.fail(name, fmt::format("'{}' is not one of: {}", value, join(options, ", ")));
+    }
+  }
+  void section(const std::string& name, const std::function<void()>& body) {
+    r_.enter(name);
+    body();
+    r_.leave();
+  }
+
+ private:
+  io::YamlMapReader& r_;
+};
+
+// A setting's value as the resolved deck spells it.
+template <class T>
+std::string format_value(const T& value) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return value ? "true" : "false";
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    YAML::Emitter out;
+    out << YAML::DoubleQuoted << value;
+    return out.c_str();
+  } else {
+    return fmt::format("{}", value);
+  }
+}
+
+// visit_config's plain writer: every setting in visit order, as YAML.
+class DeckWriter {
+ public:
+  explicit DeckWriter(YAML::Emitter& out) : out_(out) {}
+  template <class T, class... Constraint>
+  void field(const std::string& name, T& value, Constraint...) {
+    out_ << YAML::Key << name << YAML::Value;
+    if constexpr (std::is_same_v<T, std::string>) {
+      out_ << YAML::DoubleQuoted << value;
+    } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      out_ << value;
+    } else {
+      out_ << format_value(value);
+    }
+  }
+  void choice(const std::string& name, std::string& value, const std::vector<std::string>&) {
+    field(name, value);
+  }
+  void section(const std::string& name, const std::function<void()>& body) {
+    out_ << YAML::Key << name << YAML::Value << YAML::BeginMap;
+    body();
+    out_ << YAML::EndMap;
+  }
+
+ private:
+  YAML::Emitter& out_;
+};
+
+// visit_config's collector: key path -> formatted value.
+class ValueCollector {
+ public:
+  template <class T, class... Constraint>
+  void field(const std::string& name, T& value, Constraint...) {
+    values[prefix_ + name] = format_value(value);
+  }
+  void choice(const std::string& name, std::string& value, const std::vector<std::string>&) {
+    field(name, value);
+  }
+  void section(const std::string& name, const std::function<void()>& body) {
+    const std::string saved = prefix_;
+    prefix_ += name + ".";
+    body();
+    prefix_ = saved;
+  }
+  std::map<std::string, std::string> values;
+
+ private:
+  std::string prefix_;
+};
+
+std::map<std::string, std::string> values_of(RunConfig config) {
+  ValueCollector collector;
+  visit_config(config, collector);
+  return collector.values;
+}
+
+// visit_config's annotated writer for `eqflow check`: one "key: value  # origin" line each.
+class AnnotatedWriter {
+ public:
+  AnnotatedWriter(const Deck& deck, const DataShape& data) : deck_(deck), data_(data) {
+    const auto& c = deck.config;
+    RunConfig base;
+    base.system = c.system;
+    base_ = values_of(base);
+    system_ = values_of(default_config(c.system));
+    preset_ = values_of(default_config(c.system, c.preset));
+  }
+  template <class T, class... Constraint>
+  void field(const std::string& name, T& value, Constraint...) {
+    const std::string key = prefix_ + name;
+    std::string text = format_value(value);
+    std::string note = origin(key);
+    if (key == "flow.divergence" && deck_.config.flow.divergence == "auto") {
+      const std::string used = impl::resolved_divergence(deck_.config, data_.dims);
+      text = format_value(used);
+      note += fmt::format("; auto: d = {} {} 8", data_.dims, data_.dims <= 8 ? "<=" : ">");
+    } else if (key == "data.points" && data_.points > 0 &&
+               text != fmt::format("{}", data_.points)) {
+      note += fmt::format("; {} -> {}", text, data_.origin);
+      text = fmt::format("{}", data_.points);
+    }
+    out_ += fmt::format("{}{}: {}  # {}\n", indent_, name, text, note);
+  }
+  void choice(const std::string& name, std::string& value, const std::vector<std::string>&) {
+    field(name, value);
+  }
+  void section(const std::string& name, const std::function<void()>& body) {
+    out_ += fmt::format("{}{}:\n", indent_, name);
+    const std::string saved_prefix = prefix_, saved_indent = indent_;
+    prefix_ += name + ".";
+    indent_ += "  ";
+    body();
+    prefix_ = saved_prefix;
+    indent_ = saved_indent;
+  }
+  const std::string& text() const { return out_; }
+
+ private:
+  std::string origin(const std::string& key) const {
+    const auto it = deck_.given.find(key);
+    if (it != deck_.given.end()) return it->second.where();
+    const auto& c = deck_.config;
+    if (c.preset != "eqflow" && preset_.at(key) != system_.at(key)) {
+      return "preset " + c.preset;
+    }
+    if (system_.at(key) != base_.at(key)) return "default (" + c.system + ")";
+    return "default";
+  }
+
+  const Deck& deck_;
+  const DataShape& data_;
+  std::map<std::string, std::string> base_, system_, preset_;
+  std::string out_, prefix_, indent_;
+};
+
+// Throws ConfigError for `key` at the place it was set: its own deck line or --set, else the
+// first of `related` that was set, else the deck file alone.
+class RuleChecker {
+ public:
+  explicit RuleChecker(const Deck& deck) : deck_(deck) {}
+
+  [[noreturn]] void fail(const std::string& key, const std::string& what,
+                         const std::vector<std::string>& related = {}) const {
+    std::vector<std::string> keys = {key};
+    keys.insert(keys.end(), related.begin(), related.end());
+    for (const auto& k : keys) {
+      const auto it = deck_.given.find(k);
+      if (it != deck_.given.end()) {
+        const auto& o = it->second;
+        throw ConfigError(o.file, o.line, o.column, key, what);
+      }
+    }
+    throw ConfigError(deck_.source, 0, 0, key, what);
+  }
+
+  //! "deck.yaml:5", "--set" or "default": where `key` was set.
+  std::string where(const std::string& key) const {
+    const auto it = deck_.given.find(key);
+    return it == deck_.given.end() ? "default" : it->second.where();
+  }
+
+ private:
+  const Deck& deck_;
+};
+
+// The score model is evaluated at diffusion time t: its scale 1 / sqrt(1 - alpha_bar) must be
+// finite at t's step.
+void check_score_time(const RuleChecker& rules, const RunConfig& c,
+                      const diffusion::NoiseSchedule& schedule, const std::string& key, double t) {
+  const int i = schedule.index(t);
+  if (1.0 - schedule.alpha_bar(i) > 0.0) return;
+  int first = i;
+  while (first < schedule.steps() - 1 && !(1.0 - schedule.alpha_bar(first) > 0.0)) ++first;
+  rules.fail(
+      key,
+      fmt::format("{} maps to diffusion step {} of {}, where 1 - alpha_bar = 0 (score."
+                  "schedule_delta {}): the score scale 1/sqrt(1 - alpha_bar) is infinite; "
+                  "use a time >= {}/{} = {} or score.schedule_delta > 0",
+                  t, i, c.score.diffusion_steps, c.score.schedule_delta, first,
+                  schedule.steps() - 1, std::ceil(1e6 * first / (schedule.steps() - 1)) / 1e6),
+      {"score.schedule_delta", "score.diffusion_steps"});
+}
+
+Deck read_tree(YAML::Node root, const std::string& source,
+               const std::vector<std::string>& overrides) {
+  std::set<std::string> overridden;
+  for (const auto& o : overrides) overridden.insert(io::apply_override(root, o));
+
+  const YAML::Node& croot = root;
+  const YAML::Node system = croot["system"];
+  const auto& known = known_systems();
+  if (!system) {
+    throw ConfigError(source, 0, 0, "system",
+                      fmt::format("missing; expected one of: {}", join(known, ", ")));
+  }
+  const std::string name = system.IsScalar() ? system.Scalar() : "";
+  if (std::find(known.begin(), known.end(), name) == known.end()) {
+    const bool from_set = overridden.count("system") > 0;
+    throw ConfigError(from_set ? "--set" : source, from_set ? 0 : system.Mark().line + 1,
+                      system.Mark().column + 1, "system",
+                      fmt::format("'{}' is not one of: {}", name, join(known, ", ")));
+  }
+  // The preset chooses the defaults, so it is read (and checked) before everything else.
+  std::string preset = "eqflow";
+  const YAML::Node preset_node = croot["preset"];
+  if (preset_node && preset_node.IsScalar()) preset = preset_node.Scalar();
+  const auto& presets = known_presets();
+  if (std::find(presets.begin(), presets.end(), preset) == presets.end()) preset = "eqflow";
+
+  Deck deck;
+  deck.source = source;
+  deck.config = default_config(name, preset);
+  io::YamlMapReader yaml(source, root, overridden);
+  DeckReader reader(yaml);
+  visit_config(deck.config, reader);
+  yaml.check_unknown_keys();
+  deck.given = yaml.origins();
+  validate(deck);
+  return deck;
+}
+
+}  // namespace
+
+void validate(const Deck& deck) {
+  const RunConfig& c = deck.config;
+  const RuleChecker rules(deck);
+  if (c.flow.divergence == "unbiased" && c.flow.probes % 2 != 0) {
+    rules.fail("flow.probes",
+               fmt::format("the unbiased estimator needs an even number, got {}", c.flow.probes),
+               {"flow.divergence"});
+  }
+  const auto& a = c.analysis;
+  if (a.lyapunov.tau > a.lyapunov.steps) {
+    rules.fail("analysis.lyapunov.tau",
+               fmt::format("{} must not exceed analysis.lyapunov.steps = {} ({})", a.lyapunov.tau,
+                           a.lyapunov.steps, rules.where("analysis.lyapunov.steps")),
+               {"analysis.lyapunov.steps"});
+  }
+  if (a.mmd.every > a.mmd.steps) {
+    rules.fail("analysis.mmd.every",
+               fmt::format("{} must not exceed analysis.mmd.steps = {} ({})", a.mmd.every,
+                           a.mmd.steps, rules.where("analysis.mmd.steps")),
+               {"analysis.mmd.steps"});
+  }
+
+  // The noise schedule: decreasing from data (alpha_bar near 1) to noise (near 0).
+  const auto& s = c.score;
+  if (!(s.schedule_delta < 0.5)) {
+    rules.fail("score.schedule_delta",
+               fmt::format("must be in [0, 0.5) (alpha_bar runs from 1 - delta down to delta), "
+                           "got {}",
+                           s.schedule_delta));
+  }
+  if (s.sampling_end < 1 || s.sampling_end > s.diffusion_steps - 1) {
+    rules.fail("score.sampling_end",
+               fmt::format("must be in [1, score.diffusion_steps - 1] = [1, {}] (DDIM sampling "
+                           "stops at this step; score.diffusion_steps {} from {}), got {}",
+                           s.diffusion_steps - 1, s.diffusion_steps,
+                           rules.where("score.diffusion_steps"), s.sampling_end),
+               {"score.diffusion_steps"});
+  }
+  const auto schedule =
+      diffusion::NoiseSchedule::cosine(static_cast<int>(s.diffusion_steps), s.schedule_delta);
+  if (s.samples > 0) {
+    for (int i = static_cast<int>(s.sampling_end); i < schedule.steps(); ++i) {
+      if (schedule.alpha_bar(i) > 0.0) continue;
+      rules.fail("score.schedule_delta",
+                 fmt::format("{} gives alpha_bar = 0 at diffusion step {}, where DDIM sampling "
+                             "(score.samples = {}) divides by it; use score.schedule_delta > 0 "
+                             "or score.samples: 0",
+                             s.schedule_delta, i, s.samples),
+                 {"score.samples"});
+    }
+  }
+  // Every time at which the score is evaluated: the flow's training time, the Langevin tau.
+  check_score_time(rules, c, schedule, "flow.t", c.flow.t);
+  if (a.langevin.eta > 0) {
+    check_score_time(rules, c, schedule, "analysis.langevin.tau", a.langevin.tau);
+  }
+
+  if (c.system == "samples") {
+    if (c.data.file.empty()) {
+      rules.fail("data.file", "required for system 'samples' (CSV or HDF5 file)");
+    }
+    if (is_hdf5(c.data.file) && c.data.dataset.empty()) {
+      rules.fail("data.dataset", "required for an HDF5 data.file (the path of the N x d dataset)",
+                 {"data.file"});
+    }
+    if (c.data.points != 0) {
+      rules.fail("data.points",
+                 fmt::format("not used by system 'samples' (every row of data.file is a point), "
+                             "got {}",
+                             c.data.points));
+    }
+  } else {
+    if (!c.data.file.empty()) {
+      rules.fail("data.file", fmt::format("only used by system 'samples', not '{}'", c.system));
+    }
+    if (c.data.points > 0 && c.data.points < 4) {
+      rules.fail("data.points",
+                 fmt::format("must be 0 (the system's default) or >= 4, got {}", c.data.points));
+    }
+  }
+}
+
+DataShape validate_data(const Deck& deck) {
+  const RunConfig& c = deck.config;
+  const RuleChecker rules(deck);
+  if (c.system == "samples" && !std::ifstream(c.data.file)) {
+    rules.fail("data.file", fmt::format("cannot read '{}'", c.data.file));
+  }
+  const systems::Dataset data = impl::load_dataset(c);
+  DataShape shape;
+  shape.points = data.n;
+  shape.dims = data.d;
+  if (c.system == "samples") {
+    shape.origin = fmt::format("the rows of {}", c.data.file);
+  } else if (c.data.points == 0) {
+    shape.origin = fmt::format("the {} default", c.system);
+  } else {
+    shape.origin = fmt::format("{} points generated", data.n);
+  }
+  const std::string points_key = c.system == "samples" ? "data.file" : "data.points";
+  for (const auto& [key, batch] :
+       {std::pair<std::string, std::int64_t>{"score.batch", c.score.batch},
+        std::pair<std::string, std::int64_t>{"flow.batch", c.flow.batch}}) {
+    if (static_cast<std::size_t>(batch) > data.n) {
+      rules.fail(
+          key,
+          fmt::format("{} ({}) is larger than the {} data points ({}: {}); use {} <= {}", batch,
+                      rules.where(key), data.n, points_key, shape.origin, key, data.n),
+          {points_key});
+    }
+  }
+  return shape;
+}
+
+Deck parse_deck_text(const std::string& yaml, const std::string& source,
+                     const std::vector<std::string>& overrides) {
+  return read_tree(io::load_yaml_mapping(yaml, source), source, overrides);
+}
+
+Deck load_deck(const std::string& path, const std::vector<std::string>& overrides,
+               DataShape* shape) {
+  std::ifstream in(path);
+  if (!in) throw IoError(path, "cannot open the deck");
+  std::stringstream text;
+  text << in.rdbuf();
+  Deck deck = parse_deck_text(text.str(), path, overrides);
+  const DataShape data = validate_data(deck);
+  if (shape) *shape = data;
+  return deck;
+}
+
+RunConfig read_deck(const std::string& path, const std::vector<std::string>& overrides) {
+  return load_deck(path, overrides).config;
+}
+
+RunConfig parse_deck(const std::string& yaml, const std::string& source,
+                     const std::vector<std::string>& overrides) {
+  return parse_deck_text(yaml, source, overrides).config;
+}
+
+std::string to_yaml(const RunConfig& config) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  DeckWriter writer(out);
+  RunConfig copy = config;
+  visit_config(copy, writer);
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+std::string describe_resolved(const Deck& deck, const DataShape& data) {
+  AnnotatedWriter writer(deck, data);
+  RunConfig copy = deck.config;
+  visit_config(copy, writer);
+  return writer.text();
+}
+
+}  // namespace eqflow::app
