@@ -84,6 +84,34 @@ class DeckReader {
       }
     }
   }
+  //! One of `options`, or a finite number within `bound`, stored as its text.
+  void number_or_choice(const std::string& name, std::string& value,
+                        const std::vector<std::string>& options, app::Bound bound) {
+    if (const auto node = child(name)) {
+      const auto text = convert<std::string>(node, name);
+      if (std::find(options.begin(), options.end(), text) != options.end()) {
+        value = text;
+        return;
+      }
+      std::vector<std::string> words;
+      for (const auto& o : options) words.push_back("'" + o + "'");
+      const std::string expected = fmt::format("{} or {}",
+                                               bound == app::Bound::Positive      ? "> 0"
+                                               : bound == app::Bound::NonNegative ? ">= 0"
+                                                                                  : "a number",
+                                               join(words, " or "));
+      double number = 0;
+      try {
+        number = node.as<double>();
+      } catch (const YAML::Exception&) {
+        fail(node, name, fmt::format("must be {}, got '{}'", expected, text));
+      }
+      const bool ok = std::isfinite(number) && (bound != app::Bound::Positive || number > 0) &&
+                      (bound != app::Bound::NonNegative || number >= 0);
+      if (!ok) fail(node, name, fmt::format("must be {}, got {}", expected, text));
+      value = fmt::format("{}", number);
+    }
+  }
   void section(const std::string& name, const std::function<void()>& body) {
     YAML::Node node = child(name);
     if (node && !node.IsMap()) fail(node, name, "expected a mapping of settings");
@@ -211,6 +239,10 @@ class DeckWriter {
   }
   void choice(const std::string& name, std::string& value, const std::vector<std::string>&) {
     field(name, value);
+  }
+  void number_or_choice(const std::string& name, std::string& value,
+                        const std::vector<std::string>&, app::Bound) {
+    out_ << YAML::Key << name << YAML::Value << value;
   }
   void section(const std::string& name, const std::function<void()>& body) {
     out_ << YAML::Key << name << YAML::Value << YAML::BeginMap;
