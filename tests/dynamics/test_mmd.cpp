@@ -222,6 +222,24 @@ TEST(MedianPairwiseDistance, MatchesSortedDistances) {
   EXPECT_THROW(dynamics::median_pairwise_distance<double>(same), Error);
 }
 
+// In 8-D the pairwise distances of standard normal points are about 4: a fixed sigma 0.5 sees
+// kernels near e^-32 and hardly tells N(0, I) from N(0, 1.5^2 I); the median bandwidth can.
+TEST(MedianPairwiseDistance, BandwidthSeesEightDimensions) {
+  const std::size_t n = 200, d = 8;
+  const auto x = normal_cloud(n, d, 53, 0);
+  auto hy = test::to_vector(normal_cloud(n, d, 53, 1));
+  for (auto& v : hy) v *= 1.5;
+  View2<double> y("y", n, d);
+  test::from_vector(y, hy);
+  const double sigma = dynamics::median_pairwise_distance<double>(x);
+  EXPECT_NEAR(sigma, 4.0, 0.3);
+  const double fixed = dynamics::mmd2_rbf_two_sample<double>(x, y, 0.5);
+  const double median = dynamics::mmd2_rbf_two_sample<double>(x, y, sigma);
+  EXPECT_LT(std::abs(fixed), 1e-3);
+  EXPECT_GT(median, 0.02);
+  EXPECT_GT(median, 100 * std::abs(fixed));
+}
+
 TEST(TransportCurve, RotationPreservesAndContractionDoesNot) {
   const std::size_t n = 200;
   const auto x = normal_cloud(n, 2, 24, 0);
