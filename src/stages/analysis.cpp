@@ -133,6 +133,25 @@ struct TransportCurves {
   std::vector<double> annulus, mean_radius;
 };
 
+// Appends the fraction of the points of `frame` (N, 2) in the annulus 1 <= r <= 2 and the mean
+// radius of its bounded points (finite, |coordinates| < bound).
+void add_ring_statistics(const View2<double>& frame, double bound, TransportCurves& out) {
+  double inside = 0, in_annulus = 0, radius = 0;
+  Kokkos::parallel_reduce(
+      "eqflow::analysis::annulus", RangePolicy(0, frame.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i, double& ok, double& ann, double& rad) {
+        const double r = math::sqrt(frame(i, 0) * frame(i, 0) + frame(i, 1) * frame(i, 1));
+        const bool finite =  // false for NaN and inf too
+            math::abs(frame(i, 0)) < bound && math::abs(frame(i, 1)) < bound;
+        ok += finite ? 1.0 : 0.0;
+        ann += finite && r >= 1.0 && r <= 2.0 ? 1.0 : 0.0;
+        rad += finite ? r : 0.0;
+      },
+      inside, in_annulus, radius);
+  out.annulus.push_back(in_annulus / static_cast<double>(frame.extent(0)));
+  out.mean_radius.push_back(inside > 0 ? radius / inside : 0.0);
+}
+
 TransportCurves transport_curves(dynamics::VectorField<double>& field, const View2<double>& x,
                                  const RunConfig& c, const systems::Dataset& data, double sigma,
                                  const Corrector& corrector) {
@@ -149,20 +168,7 @@ TransportCurves transport_curves(dynamics::VectorField<double>& field, const Vie
   dynamics::FrameObserver<double> ring;
   if (c.system == "ring" && data.d == 2) {
     ring = [&out, bound = settings.bound](std::size_t, const View2<double>& frame) {
-      double inside = 0, in_annulus = 0, radius = 0;
-      Kokkos::parallel_reduce(
-          "eqflow::analysis::annulus", RangePolicy(0, frame.extent(0)),
-          KOKKOS_LAMBDA(const std::size_t i, double& ok, double& ann, double& rad) {
-            const double r = math::sqrt(frame(i, 0) * frame(i, 0) + frame(i, 1) * frame(i, 1));
-            const bool finite =  // false for NaN and inf too
-                math::abs(frame(i, 0)) < bound && math::abs(frame(i, 1)) < bound;
-            ok += finite ? 1.0 : 0.0;
-            ann += finite && r >= 1.0 && r <= 2.0 ? 1.0 : 0.0;
-            rad += finite ? r : 0.0;
-          },
-          inside, in_annulus, radius);
-      out.annulus.push_back(in_annulus / static_cast<double>(frame.extent(0)));
-      out.mean_radius.push_back(inside > 0 ? radius / inside : 0.0);
+      add_ring_statistics(frame, bound, out);
     };
   }
   out.curve = dynamics::transport_curve<double>(field, x, settings, corrector.correction(), ring);
