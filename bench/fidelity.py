@@ -11,7 +11,8 @@ e.g. --configs default,cosine+eta0.03+tau0.05,cosine+flow.epochs=2048.
 
 For every system and configuration it runs `eqflow run inputs/<system>.yaml` with the
 configuration's --set overrides plus the study's measurement settings (2,000 data points
-transported by RK4, dt 0.1, to T = 50, recorded every T = 10, MMD^2 bandwidth 0.5), then
+transported by RK4, dt 0.1, to T = 50, recorded every T = 10, MMD^2 with the fixed bandwidth
+0.5 of bench/FIDELITY.md rather than eqflow's default median heuristic), then
 prints one table row: MMD^2 at T = 10 and T = 50 with the noise floor (two disjoint data
 samples) and untrained random flows, for the ring the fraction of points still in
 1 <= r <= 2 and the mean radius (the data's in brackets), the fraction of integrations that

@@ -24,7 +24,7 @@ def main(argv):
     # Learned flows from the seed files (always current), else from the run's summary.
     # Seeds may have been analysed with other settings (another mmd.steps): every curve is
     # placed on the union of the time grids, NaN where it has no value.
-    time, learned, seeds, bandwidth, eta, tau = None, [], [], None, 0.0, None
+    time, learned, seeds, bandwidth, rule, eta, tau = None, [], [], None, None, 0.0, None
     for k in out.seeds():
         with out.seed(k) as f:
             if "analysis/mmd/learned" in f:
@@ -32,6 +32,7 @@ def main(argv):
                                 np.atleast_1d(io.read(f, "analysis/mmd/learned"))))
                 seeds.append(k)
                 bandwidth = f["analysis/mmd"].attrs.get("bandwidth", bandwidth)
+                rule = f["analysis/mmd"].attrs.get("bandwidth_rule", rule)
                 eta = float(f["analysis/mmd"].attrs.get("langevin_eta", 0.0))
                 tau = f["analysis/mmd"].attrs.get("langevin_tau", None)
     random, noise_floor, langevin_only = None, None, None
@@ -45,6 +46,9 @@ def main(argv):
             if "summary/mmd/random" in f:
                 random = np.atleast_2d(io.read(f, "summary/mmd/random"))
             noise_floor = io.read(f, "summary/mmd/noise_floor")
+            if bandwidth is None and "summary/mmd" in f:
+                bandwidth = f["summary/mmd"].attrs.get("bandwidth", None)
+                rule = f["summary/mmd"].attrs.get("bandwidth_rule", None)
             if "summary/mmd/langevin_only" in f:
                 langevin_only = np.atleast_1d(io.read(f, "summary/mmd/langevin_only"))
     if time is None and not learned:
@@ -83,12 +87,10 @@ def main(argv):
         ax.axhline(noise_floor, color="k", lw=1.2, ls=":",
                    label=f"noise floor (two data samples) {noise_floor:.2g}")
     if not args.linear:
-        # Unbiased MMD^2 fluctuates around 0 by O(1/points): at T = 0 (identical clouds) it is
-        # already slightly negative. Values within that sampling noise sit on the linear part
-        # of a symlog axis; larger ones on its log part.
-        start = [abs(a[:, 0]) for a in (learned, random) if a is not None and np.size(a)]
-        noise = [abs(noise_floor)] if noise_floor is not None else []
-        noise = np.concatenate([np.ravel(a) for a in start] + [np.array(noise)])
+        # Unbiased MMD^2 fluctuates around 0 by O(1/points) (it is exactly 0 at T = 0), as the
+        # noise floor shows. Values within that sampling noise sit on the linear part of a
+        # symlog axis; larger ones on its log part.
+        noise = np.array([abs(noise_floor)] if noise_floor is not None else [])
         noise = noise[np.isfinite(noise) & (noise > 0)]
         linthresh = 10 ** np.ceil(np.log10(noise.max())) if noise.size else 1e-3
         ax.set_yscale("symlog", linthresh=linthresh, linscale=0.5)
@@ -96,7 +98,11 @@ def main(argv):
                    label=f"sampling noise scale (|MMD$^2$| < {linthresh:.0e})")
     ax.set_xlabel("integration time T  (flow time units, normalised coordinates)")
     ax.set_ylabel("MMD$^2$(data, data transported to T)")
-    kernel = f", RBF bandwidth {bandwidth:g}" if bandwidth is not None else ""
+    kernel = ""
+    if bandwidth is not None:
+        rule = rule.decode() if isinstance(rule, bytes) else rule
+        how = " (median distance)" if rule == "median" else ""
+        kernel = f", RBF bandwidth {float(bandwidth):.3g}{how}"
     transport = (f"RK4 + Langevin correction (eta {eta:g}, tau {float(tau):g})" if eta > 0
                  else "RK4 flow")
     ax.set_title(f"distribution preservation: {out.label()}{kernel}\n{transport}")

@@ -423,10 +423,12 @@ void write_summary(const RunDirectory& dir, const RunIdentity& id, const Summary
   if (!std::isnan(b.noise_floor)) {
     file.write("/summary/mmd/noise_floor", b.noise_floor);
     file.set_attribute("/summary/mmd/noise_floor", "description",
-                       "MMD^2 between two disjoint random data samples of the same size");
+                       "unbiased two-sample MMD^2 between two disjoint random data samples of the "
+                       "same size");
   }
   if (!std::isnan(b.bandwidth) && file.exists("/summary/mmd")) {
     file.set_attribute("/summary/mmd", "bandwidth", b.bandwidth);
+    file.set_attribute("/summary/mmd", "bandwidth_rule", b.bandwidth_rule);
   }
   if (!b.random_similarity.empty()) {
     file.write("/summary/similarity_random", b.random_similarity);
@@ -490,6 +492,9 @@ Summary read_summary(const H5File& f) {
     b.noise_floor = f.read_double("/summary/mmd/noise_floor");
   if (f.exists("/summary/mmd") && f.has_attribute("/summary/mmd", "bandwidth")) {
     b.bandwidth = f.attribute_double("/summary/mmd", "bandwidth");
+    if (f.has_attribute("/summary/mmd", "bandwidth_rule")) {
+      b.bandwidth_rule = f.attribute_string("/summary/mmd", "bandwidth_rule");
+    }
   }
   auto curve = [&](const std::vector<double>& values, std::size_t row) {
     Curve c;

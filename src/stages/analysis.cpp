@@ -117,53 +117,61 @@ class Corrector {
   std::unique_ptr<diffusion::ScoreField<double>> field_;
 };
 
+// The RBF bandwidth of every MMD^2 of the run (analysis.mmd.bandwidth): the fixed number, or
+// the median pairwise distance of the transport start, which is the same cloud for every seed.
+double mmd_bandwidth(const RunConfig& c, const systems::Dataset& data) {
+  if (c.analysis.mmd.bandwidth != "median") return std::stod(c.analysis.mmd.bandwidth);
+  return dynamics::median_pairwise_distance<double>(transport_start(c, data));
+}
+
 // The data sample x transported by RK4 under `field` (Langevin-corrected when eta > 0), measured
-// every `every` steps: MMD^2 against the start, the fraction of points still bounded (finite, max
-// |x_i| below ten times the data's largest coordinate) and, for the ring, the fraction inside the
-// annulus 1 <= r <= 2 and the mean radius.
+// every `every` steps: paired MMD^2 against the start, the fraction of points still bounded
+// (finite, max |x_i| below ten times the data's largest coordinate) and, for the ring, the
+// fraction inside the annulus 1 <= r <= 2 and the mean radius of the bounded points.
 struct TransportCurves {
-  std::vector<double> times, mmd2, bounded, annulus, mean_radius;
+  dynamics::TransportCurve curve;
+  std::vector<double> annulus, mean_radius;
 };
 
+// Appends the fraction of the points of `frame` (N, 2) in the annulus 1 <= r <= 2 and the mean
+// radius of its bounded points (finite, |coordinates| < bound).
+void add_ring_statistics(const View2<double>& frame, double bound, TransportCurves& out) {
+  double inside = 0, in_annulus = 0, radius = 0;
+  Kokkos::parallel_reduce(
+      "eqflow::analysis::annulus", RangePolicy(0, frame.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i, double& ok, double& ann, double& rad) {
+        const double r = math::sqrt(frame(i, 0) * frame(i, 0) + frame(i, 1) * frame(i, 1));
+        const bool finite =  // false for NaN and inf too
+            math::abs(frame(i, 0)) < bound && math::abs(frame(i, 1)) < bound;
+        ok += finite ? 1.0 : 0.0;
+        ann += finite && r >= 1.0 && r <= 2.0 ? 1.0 : 0.0;
+        rad += finite ? r : 0.0;
+      },
+      inside, in_annulus, radius);
+  out.annulus.push_back(in_annulus / static_cast<double>(frame.extent(0)));
+  out.mean_radius.push_back(inside > 0 ? radius / inside : 0.0);
+}
+
 TransportCurves transport_curves(dynamics::VectorField<double>& field, const View2<double>& x,
-                                 const RunConfig& c, const systems::Dataset& data,
+                                 const RunConfig& c, const systems::Dataset& data, double sigma,
                                  const Corrector& corrector) {
   const auto& m = c.analysis.mmd;
-  const auto steps = static_cast<std::size_t>(m.steps), every = static_cast<std::size_t>(m.every);
-  const auto traj =
-      dynamics::integrate<double>(field, x, m.dt, steps, every, corrector.correction());
   double largest = 0;
   for (double v : data.values) largest = std::max(largest, std::abs(v));
-  const double bound = 10 * largest;
-  const bool ring = c.system == "ring" && data.d == 2;
-  const std::size_t n = x.extent(0), d = x.extent(1);
+  dynamics::TransportSettings settings;
+  settings.dt = m.dt;
+  settings.steps = static_cast<std::size_t>(m.steps);
+  settings.every = static_cast<std::size_t>(m.every);
+  settings.sigma = sigma;
+  settings.bound = 10 * largest;
   TransportCurves out;
-  for (std::size_t f = 0; f < traj.extent(0); ++f) {
-    const View2<double> frame = Kokkos::subview(traj, f, Kokkos::ALL, Kokkos::ALL);
-    out.times.push_back(static_cast<double>(f * every) * m.dt);
-    out.mmd2.push_back(dynamics::mmd2_rbf<double>(x, frame, m.bandwidth));
-    double inside = 0, in_annulus = 0, radius = 0;
-    Kokkos::parallel_reduce(
-        "eqflow::analysis::support", RangePolicy(0, n),
-        KOKKOS_LAMBDA(const std::size_t i, double& ok, double& ann, double& rad) {
-          double largest_coordinate = 0, r2 = 0;
-          for (std::size_t j = 0; j < d; ++j) {
-            largest_coordinate = math::max(largest_coordinate, math::abs(frame(i, j)));
-            r2 += frame(i, j) * frame(i, j);
-          }
-          const bool finite = largest_coordinate < bound;  // false for NaN and inf too
-          ok += finite ? 1.0 : 0.0;
-          const double r = math::sqrt(r2);
-          ann += finite && r >= 1.0 && r <= 2.0 ? 1.0 : 0.0;
-          rad += finite ? r : 0.0;
-        },
-        inside, in_annulus, radius);
-    out.bounded.push_back(inside / n);
-    if (ring) {
-      out.annulus.push_back(in_annulus / n);
-      out.mean_radius.push_back(inside > 0 ? radius / inside : 0.0);
-    }
+  dynamics::FrameObserver<double> ring;
+  if (c.system == "ring" && data.d == 2) {
+    ring = [&out, bound = settings.bound](std::size_t, const View2<double>& frame) {
+      add_ring_statistics(frame, bound, out);
+    };
   }
+  out.curve = dynamics::transport_curve<double>(field, x, settings, corrector.correction(), ring);
   return out;
 }
 
@@ -293,18 +301,22 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, diffusion::ScoreMo
   }
   if (a.mmd.enabled) {
     const auto x = transport_start(c, data);
-    const auto curves = transport_curves(field, x, c, data, Corrector(c, score, key));
-    out.write("/analysis/mmd/time", curves.times);
-    out.write("/analysis/mmd/learned", curves.mmd2);
-    out.write("/analysis/mmd/bounded", curves.bounded);
-    out.set_attribute("/analysis/mmd", "bandwidth", a.mmd.bandwidth);
+    const double sigma = mmd_bandwidth(c, data);
+    const auto curves = transport_curves(field, x, c, data, sigma, Corrector(c, score, key));
+    out.write("/analysis/mmd/time", curves.curve.times);
+    out.write("/analysis/mmd/learned", curves.curve.mmd2);
+    out.write("/analysis/mmd/bounded", curves.curve.bounded);
+    out.set_attribute("/analysis/mmd", "bandwidth", sigma);
+    out.set_attribute("/analysis/mmd", "bandwidth_rule", a.mmd.bandwidth);
     out.set_attribute("/analysis/mmd", "langevin_eta", a.langevin.eta);
     out.set_attribute("/analysis/mmd", "langevin_tau", a.langevin.tau);
     out.set_attribute("/analysis/mmd", "description",
-                      "unbiased RBF MMD^2 between data points and their RK4 images (each RK4 "
-                      "step followed by a Langevin step of eta s(x, tau) when langevin_eta > 0); "
-                      "bounded: fraction of images finite and within 10x the data's largest "
-                      "coordinate");
+                      "unbiased paired RBF MMD^2 (U-statistic over pairs (x_i, x_i(T)), exactly "
+                      "0 at T = 0) between data points and their RK4 images (each RK4 step "
+                      "followed by a Langevin step of eta s(x, tau) when langevin_eta > 0); "
+                      "bandwidth: the RBF sigma (bandwidth_rule 'median': the median pairwise "
+                      "distance of the start points); bounded: fraction of images finite and "
+                      "within 10x the data's largest coordinate");
     if (!curves.annulus.empty()) {
       out.write("/analysis/mmd/annulus", curves.annulus);
       out.write("/analysis/mmd/mean_radius", curves.mean_radius);
@@ -347,14 +359,15 @@ io::Baselines compute_baselines(const RunConfig& c, diffusion::ScoreModel<float>
   const auto& a = c.analysis;
   const std::size_t d = data.d;
   io::Baselines out;
+  const double sigma = a.mmd.enabled ? mmd_bandwidth(c, data) : 0.0;
   for (std::int64_t r = 0; r < a.mmd.random_flows; ++r) {
     const std::uint64_t key = mix64(c.seed ^ (0xBA5E0000ull + static_cast<std::uint64_t>(r)));
     nn::Model<double> model(make_flow_network<double>(c, d), key);
     dynamics::ModelField<double> field(model, nn::Mode::Eval);
     if (a.mmd.enabled) {
       const auto x = transport_start(c, data);
-      const auto curves = transport_curves(field, x, c, data, Corrector(c, score, key));
-      out.random_mmd.push_back({curves.times, curves.mmd2});
+      const auto curves = transport_curves(field, x, c, data, sigma, Corrector(c, score, key));
+      out.random_mmd.push_back({curves.curve.times, curves.curve.mmd2});
     }
     if (a.similarity.enabled && is_lorenz_frame(c, data)) {
       auto truth = true_lorenz(data);
@@ -363,22 +376,23 @@ io::Baselines compute_baselines(const RunConfig& c, diffusion::ScoreModel<float>
     }
   }
   if (a.mmd.enabled) {
-    out.bandwidth = a.mmd.bandwidth;
+    out.bandwidth = sigma;
+    out.bandwidth_rule = a.mmd.bandwidth;
     const auto points = static_cast<std::size_t>(a.mmd.points);
     if (data.n >= 2 * points) {
       const auto x = subset(data, points, c.seed, kNoiseFloor);
       const auto y = subset(data, points, c.seed, kNoiseFloor, points);
-      out.noise_floor = dynamics::mmd2_rbf<double>(x, y, a.mmd.bandwidth);
+      out.noise_floor = dynamics::mmd2_rbf_two_sample<double>(x, y, sigma);
     }
     if (a.langevin.eta > 0) {
       // The Langevin correction alone (v = 0): how much of the preservation is the flow's.
       dynamics::LinearField<double> zero(d, std::vector<double>(d * d, 0.0));
-      const auto curves = transport_curves(zero, transport_start(c, data), c, data,
+      const auto curves = transport_curves(zero, transport_start(c, data), c, data, sigma,
                                            Corrector(c, score, mix64(c.seed ^ 0x1A6E0000ull)));
-      out.langevin_only = {curves.times, curves.mmd2};
+      out.langevin_only = {curves.curve.times, curves.curve.mmd2};
       if (!curves.annulus.empty()) {
-        out.langevin_only_annulus = {curves.times, curves.annulus};
-        out.langevin_only_mean_radius = {curves.times, curves.mean_radius};
+        out.langevin_only_annulus = {curves.curve.times, curves.annulus};
+        out.langevin_only_mean_radius = {curves.curve.times, curves.mean_radius};
       }
     }
   }

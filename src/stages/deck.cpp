@@ -64,6 +64,37 @@ class DeckReader {
       r_.fail(name, fmt::format("'{}' is not one of: {}", value, join(options, ", ")));
     }
   }
+  //! One of `options`, or a finite number within `bound`, kept as its text.
+  void number_or_choice(const std::string& name, std::string& value,
+                        const std::vector<std::string>& options, Bound bound) {
+    std::string text;
+    if (!r_.get_if_present(name, text)) return;
+    if (std::find(options.begin(), options.end(), text) != options.end()) {
+      value = text;
+      return;
+    }
+    std::vector<std::string> words;
+    for (const auto& o : options) words.push_back("'" + o + "'");
+    const std::string expected = fmt::format("{} or {}",
+                                             bound == Bound::Positive      ? "> 0"
+                                             : bound == Bound::NonNegative ? ">= 0"
+                                                                           : "a number",
+                                             join(words, " or "));
+    double number = 0;
+    std::size_t used = 0;
+    try {
+      number = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != text.size()) {
+      r_.fail(name, fmt::format("must be {}, got '{}'", expected, text));
+    }
+    const bool ok = std::isfinite(number) && (bound != Bound::Positive || number > 0) &&
+                    (bound != Bound::NonNegative || number >= 0);
+    if (!ok) r_.fail(name, fmt::format("must be {}, got {}", expected, text));
+    value = fmt::format("{}", number);
+  }
   void section(const std::string& name, const std::function<void()>& body) {
     r_.enter(name);
     body();
@@ -106,6 +137,10 @@ class DeckWriter {
   void choice(const std::string& name, std::string& value, const std::vector<std::string>&) {
     field(name, value);
   }
+  void number_or_choice(const std::string& name, std::string& value,
+                        const std::vector<std::string>&, Bound) {
+    field(name, value);
+  }
   void section(const std::string& name, const std::function<void()>& body) {
     out_ << YAML::Key << name << YAML::Value << YAML::BeginMap;
     body();
@@ -124,6 +159,10 @@ class ValueCollector {
     values[prefix_ + name] = format_value(value);
   }
   void choice(const std::string& name, std::string& value, const std::vector<std::string>&) {
+    field(name, value);
+  }
+  void number_or_choice(const std::string& name, std::string& value,
+                        const std::vector<std::string>&, Bound) {
     field(name, value);
   }
   void section(const std::string& name, const std::function<void()>& body) {
@@ -172,6 +211,10 @@ class AnnotatedWriter {
     out_ += fmt::format("{}{}: {}  # {}\n", indent_, name, text, note);
   }
   void choice(const std::string& name, std::string& value, const std::vector<std::string>&) {
+    field(name, value);
+  }
+  void number_or_choice(const std::string& name, std::string& value,
+                        const std::vector<std::string>&, Bound) {
     field(name, value);
   }
   void section(const std::string& name, const std::function<void()>& body) {

@@ -66,6 +66,16 @@ TEST(Deck, ReferencePresetHasThePaperSettings) {
   expect_error("system: ring\npreset: paper\n", {"deck.yaml:2:9", "'paper' is not one of"});
   expect_error("system: ring\nanalysis:\n  langevin:\n    eta: -1\n", {"analysis.langevin.eta"});
   expect_error("system: ring\nscore:\n  lr_schedule: linear\n", {"score.lr_schedule"});
+  // MMD bandwidth: the median heuristic by default, the paper's fixed 0.5 in the reference.
+  EXPECT_EQ(app::parse_deck("system: ring\n", "d").analysis.mmd.bandwidth, "median");
+  EXPECT_EQ(ref.analysis.mmd.bandwidth, "0.5");
+  EXPECT_EQ(app::parse_deck("system: ring\n", "d", {"analysis.mmd.bandwidth=median"})
+                .analysis.mmd.bandwidth,
+            "median");
+  expect_error("system: ring\nanalysis:\n  mmd:\n    bandwidth: wide\n",
+               {"deck.yaml:4:16", "analysis.mmd.bandwidth", "must be > 0 or 'median'", "'wide'"});
+  expect_error("system: ring\nanalysis:\n  mmd:\n    bandwidth: 0\n",
+               {"analysis.mmd.bandwidth", "must be > 0 or 'median', got 0"});
   const auto resolved = app::to_yaml(ref);
   EXPECT_EQ(app::to_yaml(app::parse_deck(resolved, "resolved")), resolved);
 }
@@ -80,7 +90,7 @@ TEST(Deck, ReadsNestedSettingsAndOverrides) {
   EXPECT_EQ(c.flow.epochs, 30);
   EXPECT_EQ(c.flow.divergence, "unbiased");
   EXPECT_EQ(c.flow.lr_schedule, "cosine");
-  EXPECT_DOUBLE_EQ(c.analysis.mmd.bandwidth, 0.25);
+  EXPECT_EQ(c.analysis.mmd.bandwidth, "0.25");
   EXPECT_EQ(c.analysis.mmd.points, 64);
   EXPECT_EQ(c.output, "x/y");
   // The resolved deck reads back to identical settings.

@@ -173,6 +173,7 @@ struct Baselines {
   std::vector<double> random_similarity;
   double noise_floor = SeedResult::kNone;
   double bandwidth = SeedResult::kNone;  //!< the RBF bandwidth of every MMD^2 of the run
+  std::string bandwidth_rule;            //!< how it was chosen: "median" or the fixed value
   Curve langevin_only, langevin_only_annulus, langevin_only_mean_radius;
 };
 
