@@ -12,11 +12,17 @@ void diffuse(const typename View2<Scalar>::const_type& x0, double alpha_bar,
   require_shape(x0.extent(0) == out.extent(0) && x0.extent(1) == out.extent(1),
                 "diffuse: x0 and out must have the same shape");
   const ForwardDiffusion<Real> step(alpha_bar, noise_scale);
-  const bool noisy = noise_scale != 0;
+  if (noise_scale == 0) {
+    Kokkos::parallel_for(
+        "eqflow::diffusion::scale", RangePolicy(0, x0.size()), KOKKOS_LAMBDA(const std::size_t i) {
+          out.data()[i] = static_cast<Scalar>(step(static_cast<Real>(x0.data()[i]), Real(0)));
+        });
+    return;
+  }
   Kokkos::parallel_for(
       "eqflow::diffusion::diffuse", RangePolicy(0, x0.size()), KOKKOS_LAMBDA(const std::size_t i) {
-        const Real eps = noisy ? static_cast<Real>(noise.normal(i)) : Real(0);
-        out.data()[i] = static_cast<Scalar>(step(static_cast<Real>(x0.data()[i]), eps));
+        out.data()[i] = static_cast<Scalar>(
+            step.with_draw(static_cast<Real>(x0.data()[i]), [&] { return noise.normal(i); }));
       });
 }
 

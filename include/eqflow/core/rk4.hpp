@@ -37,26 +37,21 @@ KOKKOS_INLINE_FUNCTION T end_point(T x, T h_sixth, T sum, T k4) {
 //! velocity, both std::array<T, N>.
 template <class T, std::size_t N, class F>
 std::array<T, N> step(const F& f, const std::array<T, N>& x, T h) {
+  const auto shifted = [&x](const std::array<T, N>& k, T ch) {
+    std::array<T, N> point;
+    for (std::size_t i = 0; i < N; ++i) point[i] = stage_point(x[i], ch, k[i]);
+    return point;
+  };
   const T half = h / T(2), sixth = h / T(6);
-  std::array<T, N> sum{}, point{};
-  auto k = f(x);
-  for (std::size_t i = 0; i < N; ++i) {
-    sum[i] = slope_sum(sum[i], k[i], true);
-    point[i] = stage_point(x[i], half, k[i]);
-  }
-  k = f(point);
-  for (std::size_t i = 0; i < N; ++i) {
-    sum[i] = slope_sum(sum[i], k[i], false);
-    point[i] = stage_point(x[i], half, k[i]);
-  }
-  k = f(point);
-  for (std::size_t i = 0; i < N; ++i) {
-    sum[i] = slope_sum(sum[i], k[i], false);
-    point[i] = stage_point(x[i], h, k[i]);
-  }
-  k = f(point);
+  const auto k1 = f(x);
+  const auto k2 = f(shifted(k1, half));
+  const auto k3 = f(shifted(k2, half));
+  const auto k4 = f(shifted(k3, h));
   std::array<T, N> next;
-  for (std::size_t i = 0; i < N; ++i) next[i] = end_point(x[i], sixth, sum[i], k[i]);
+  for (std::size_t i = 0; i < N; ++i) {
+    const T sum = slope_sum(slope_sum(k1[i], k2[i], false), k3[i], false);
+    next[i] = end_point(x[i], sixth, sum, k4[i]);
+  }
   return next;
 }
 

@@ -25,6 +25,14 @@ struct ForwardDiffusion {
   KOKKOS_INLINE_FUNCTION Real operator()(Real x0, Real eps) const {
     return signal * x0 + noise * eps;
   }
+
+  //! The same with eps = draw(), called after the signal term is formed (the order the
+  //! kernels have always used, which fixes how a compiler may fuse the multiply-adds).
+  template <class Draw>
+  KOKKOS_INLINE_FUNCTION Real with_draw(Real x0, const Draw& draw) const {
+    const Real kept = signal * x0;
+    return kept + noise * static_cast<Real>(draw());
+  }
 };
 
 //! out = sqrt(a) x0 + noise_scale sqrt(1 - a) eps for every element, evaluated in Real, with
