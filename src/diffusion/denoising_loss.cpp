@@ -6,6 +6,7 @@
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/math.hpp"
 #include "eqflow/core/profiling.hpp"
+#include "eqflow/diffusion/diffuse.hpp"
 
 namespace eqflow::diffusion {
 
@@ -101,11 +102,10 @@ double DenoisingLoss<Scalar>::compute(nn::Model<Scalar>& model, const ConstView&
       "eqflow::DenoisingLoss::diffuse", RangePolicy(0, batch), KOKKOS_LAMBDA(const std::size_t b) {
         const double t = times(b);
         const int i = math::clamp(static_cast<int>(t * last), 0, last);
-        const double a = alpha_bar(i);
-        const double sa = math::sqrt(a), sn = math::sqrt(1.0 - a);
+        const ForwardDiffusion<double> diffuse(alpha_bar(i));
         for (std::size_t j = 0; j < d; ++j) {
-          input(b, j) = static_cast<Scalar>(sa * static_cast<double>(x0(b, j)) +
-                                            sn * static_cast<double>(noise(b, j)));
+          input(b, j) = static_cast<Scalar>(
+              diffuse(static_cast<double>(x0(b, j)), static_cast<double>(noise(b, j))));
         }
         input(b, d) = static_cast<Scalar>(2.0 * t - 1.0);
       });

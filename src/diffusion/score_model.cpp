@@ -28,7 +28,7 @@ void with_time_column(const In& x, Scalar value, const View2<Scalar>& out, const
 // to scores.
 template <class Scalar>
 void noise_to_score(const NoiseSchedule& schedule, double t, const View2<Scalar>& eps) {
-  const double a = schedule.alpha_bar(schedule.index(t));
+  const double a = schedule.alpha_bar_at(t);
   const Scalar scale = static_cast<Scalar>(-1.0 / std::sqrt(1.0 - a));
   Kokkos::parallel_for(
       "eqflow::ScoreModel::noise_to_score", RangePolicy(0, eps.size()),
@@ -79,16 +79,6 @@ void ScoreModel<Scalar>::score_and_jvp(const ConstView& x, double t, const View2
   with_time_column(tangents, Scalar(0), input_tangent_, "eqflow::ScoreModel::tangent_input");
   model_.forward_tangent(input_tangent_, js);
   noise_to_score(schedule_, t, js);
-}
-
-template <class Scalar>
-void ScoreField<Scalar>::jvp(const ConstView& x, const ConstView& t, const MutView& jt) {
-  if (primal_.extent(0) != x.extent(0) || primal_.extent(1) != dim()) {
-    primal_ = View2<Scalar>(
-        Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string("eqflow::ScoreField::primal")),
-        x.extent(0), dim());
-  }
-  model_.score_and_jvp(x, tau_, primal_, t, jt);
 }
 
 template <class Scalar>
@@ -149,7 +139,5 @@ std::vector<double> ScoreModel<Scalar>::train(
 
 template class ScoreModel<float>;
 template class ScoreModel<double>;
-template class ScoreField<float>;
-template class ScoreField<double>;
 
 }  // namespace eqflow::diffusion

@@ -1,6 +1,7 @@
-// RK4 steppers and trajectory integration, instantiated for float and double. The four
-// stages use low-storage accumulation: after stage s the accumulator holds x + dt sum b_i k_i
-// and the stage buffer the next evaluation point, both written by one fused kernel.
+// RK4 steppers and trajectory integration, instantiated for float and double. The stages are
+// the per-coordinate operations of core/rk4.hpp (the same rounding as every RK4 in eqflow):
+// after stage s the sum buffer holds the running slope sum and the stage buffer the next
+// evaluation point, both written by one fused kernel.
 #include "eqflow/dynamics/integrators.hpp"
 
 #include <fmt/core.h>
@@ -10,6 +11,7 @@
 
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/profiling.hpp"
+#include "eqflow/core/rk4.hpp"
 
 namespace eqflow::dynamics {
 namespace {
@@ -19,25 +21,26 @@ View2<Scalar> scratch(const std::string& label, std::size_t rows, std::size_t co
   return View2<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, label), rows, cols);
 }
 
-//! acc = (first ? x : acc) + wa k ;  stage = x + ws k.   All (R, d).
+//! sum = rk4::slope_sum(sum, k, first) ;  stage = rk4::stage_point(x, ch, k).   All (R, d).
 template <class Scalar>
 void rk4_stage(const View2<Scalar>& x, const View2<Scalar>& k, const View2<Scalar>& stage,
-               const View2<Scalar>& acc, Scalar wa, Scalar ws, bool first) {
+               const View2<Scalar>& sum, Scalar ch, bool first) {
   Kokkos::parallel_for(
       "eqflow::dynamics::rk4_stage", RangePolicy(0, x.size()), KOKKOS_LAMBDA(const std::size_t i) {
-        const Scalar xi = x.data()[i], ki = k.data()[i];
-        acc.data()[i] = (first ? xi : acc.data()[i]) + wa * ki;
-        stage.data()[i] = xi + ws * ki;
+        const Scalar ki = k.data()[i];
+        sum.data()[i] = rk4::slope_sum(sum.data()[i], ki, first);
+        stage.data()[i] = rk4::stage_point(x.data()[i], ch, ki);
       });
 }
 
-//! x = acc + wa k.   All (R, d).
+//! x = rk4::end_point(x, h / 6, sum, k4).   All (R, d).
 template <class Scalar>
-void rk4_finish(const View2<Scalar>& x, const View2<Scalar>& k, const View2<Scalar>& acc,
-                Scalar wa) {
+void rk4_finish(const View2<Scalar>& x, const View2<Scalar>& k, const View2<Scalar>& sum,
+                Scalar h_sixth) {
   Kokkos::parallel_for(
-      "eqflow::dynamics::rk4_finish", RangePolicy(0, x.size()),
-      KOKKOS_LAMBDA(const std::size_t i) { x.data()[i] = acc.data()[i] + wa * k.data()[i]; });
+      "eqflow::dynamics::rk4_finish", RangePolicy(0, x.size()), KOKKOS_LAMBDA(const std::size_t i) {
+        x.data()[i] = rk4::end_point(x.data()[i], h_sixth, sum.data()[i], k.data()[i]);
+      });
 }
 
 template <class V>
@@ -65,22 +68,22 @@ Rk4<Scalar>::Rk4(std::size_t n, std::size_t d)
     : k1_(scratch<Scalar>("eqflow::Rk4::k1", n, d)),
       k_(scratch<Scalar>("eqflow::Rk4::k", n, d)),
       stage_(scratch<Scalar>("eqflow::Rk4::stage", n, d)),
-      acc_(scratch<Scalar>("eqflow::Rk4::acc", n, d)) {}
+      sum_(scratch<Scalar>("eqflow::Rk4::sum", n, d)) {}
 
 template <class Scalar>
 void Rk4<Scalar>::step(VectorField<Scalar>& field, const View2<Scalar>& x, Scalar dt) {
   ScopedRegion region("eqflow::Rk4::step");
   check_state("Rk4", x, k1_.extent(0), k1_.extent(1));
   check_field("Rk4", field, x.extent(1));
-  const Scalar half = dt / 2, sixth = dt / 6, third = dt / 3;
+  const Scalar half = dt / 2, sixth = dt / 6;
   field.velocity(x, k1_);
-  rk4_stage(x, k1_, stage_, acc_, sixth, half, true);
+  rk4_stage(x, k1_, stage_, sum_, half, true);
   field.velocity(stage_, k_);
-  rk4_stage(x, k_, stage_, acc_, third, half, false);
+  rk4_stage(x, k_, stage_, sum_, half, false);
   field.velocity(stage_, k_);
-  rk4_stage(x, k_, stage_, acc_, third, dt, false);
+  rk4_stage(x, k_, stage_, sum_, dt, false);
   field.velocity(stage_, k_);
-  rk4_finish(x, k_, acc_, sixth);
+  rk4_finish(x, k_, sum_, sixth);
 }
 
 // ----------------------------------------------------------------------------- TangentRk4
@@ -101,16 +104,16 @@ void TangentRk4<Scalar>::step(VectorField<Scalar>& field, const View2<Scalar>& x
   check_state("TangentRk4", x, kx_.extent(0), kx_.extent(1));
   check_state("TangentRk4 tangents", t, kt_.extent(0), kt_.extent(1));
   check_field("TangentRk4", field, x.extent(1));
-  const Scalar half = dt / 2, sixth = dt / 6, third = dt / 3;
+  const Scalar half = dt / 2, sixth = dt / 6;
   field.velocity_and_jvp(x, kx_, t, kt_);
-  rk4_stage(x, kx_, sx_, ax_, sixth, half, true);
-  rk4_stage(t, kt_, st_, at_, sixth, half, true);
+  rk4_stage(x, kx_, sx_, ax_, half, true);
+  rk4_stage(t, kt_, st_, at_, half, true);
   field.velocity_and_jvp(sx_, kx_, st_, kt_);
-  rk4_stage(x, kx_, sx_, ax_, third, half, false);
-  rk4_stage(t, kt_, st_, at_, third, half, false);
+  rk4_stage(x, kx_, sx_, ax_, half, false);
+  rk4_stage(t, kt_, st_, at_, half, false);
   field.velocity_and_jvp(sx_, kx_, st_, kt_);
-  rk4_stage(x, kx_, sx_, ax_, third, dt, false);
-  rk4_stage(t, kt_, st_, at_, third, dt, false);
+  rk4_stage(x, kx_, sx_, ax_, dt, false);
+  rk4_stage(t, kt_, st_, at_, dt, false);
   field.velocity_and_jvp(sx_, kx_, st_, kt_);
   rk4_finish(x, kx_, ax_, sixth);
   rk4_finish(t, kt_, at_, sixth);

@@ -1,5 +1,5 @@
-// Vector fields: a model as a field, the analytic Lorenz field (optionally normalised), linear
-// fields, and the parameter cast between precisions. Instantiated for float and double.
+// Vector fields: a model as a field, the analytic Lorenz field (optionally normalised) and linear
+// fields. Instantiated for float and double.
 #include "eqflow/dynamics/vector_field.hpp"
 
 #include <fmt/core.h>
@@ -33,23 +33,6 @@ void check_tangents(const char* field, std::size_t d, const X& x, const T& t, co
         "dimensions (tangent rows must be a multiple of the points)",
         field, x.extent(0), x.extent(1), t.extent(0), t.extent(1), jt.extent(0), jt.extent(1), d));
   }
-}
-
-bool same_slots(const std::vector<nn::TensorSlot>& a, const std::vector<nn::TensorSlot>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i].name != b[i].name || a[i].extents != b[i].extents || a[i].offset != b[i].offset) {
-      return false;
-    }
-  }
-  return true;
-}
-
-template <class From, class To>
-void cast_copy(const View1<From>& from, const View1<To>& to) {
-  Kokkos::parallel_for(
-      "eqflow::dynamics::copy_parameters", RangePolicy(0, from.extent(0)),
-      KOKKOS_LAMBDA(const std::size_t i) { to(i) = static_cast<To>(from(i)); });
 }
 
 }  // namespace
@@ -113,17 +96,17 @@ template <class Scalar>
 void LorenzField<Scalar>::velocity(const ConstView& u, const MutView& v) {
   ScopedRegion region("eqflow::LorenzField::velocity");
   check_batch("LorenzField", 3, u, v);
-  const Scalar sigma = parameters_.sigma, rho = parameters_.rho, beta = parameters_.beta;
+  const auto lorenz = equations();
   const Scalar m0 = mean_[0], m1 = mean_[1], m2 = mean_[2];
   const Scalar s0 = stddev_[0], s1 = stddev_[1], s2 = stddev_[2];
   // du/dt = f(m + s u) / s
   Kokkos::parallel_for(
       "eqflow::LorenzField::velocity", RangePolicy(0, u.extent(0)),
       KOKKOS_LAMBDA(const std::size_t i) {
-        const Scalar x = m0 + s0 * u(i, 0), y = m1 + s1 * u(i, 1), z = m2 + s2 * u(i, 2);
-        v(i, 0) = sigma * (y - x) / s0;
-        v(i, 1) = (x * (rho - z) - y) / s1;
-        v(i, 2) = (x * y - beta * z) / s2;
+        const auto f = lorenz.velocity(m0 + s0 * u(i, 0), m1 + s1 * u(i, 1), m2 + s2 * u(i, 2));
+        v(i, 0) = f[0] / s0;
+        v(i, 1) = f[1] / s1;
+        v(i, 2) = f[2] / s2;
       });
 }
 
@@ -132,18 +115,18 @@ void LorenzField<Scalar>::jvp(const ConstView& u, const ConstView& t, const MutV
   ScopedRegion region("eqflow::LorenzField::jvp");
   check_tangents("LorenzField", 3, u, t, jt);
   const std::size_t n = u.extent(0);
-  const Scalar sigma = parameters_.sigma, rho = parameters_.rho, beta = parameters_.beta;
+  const auto lorenz = equations();
   const Scalar m0 = mean_[0], m1 = mean_[1], m2 = mean_[2];
   const Scalar s0 = stddev_[0], s1 = stddev_[1], s2 = stddev_[2];
-  // J_u t = S^-1 J_f(x) (S t), J_f = [[-sigma, sigma, 0], [rho - z, -1, -x], [y, x, -beta]]
+  // J_u t = S^-1 J_f(x) (S t)
   Kokkos::parallel_for(
       "eqflow::LorenzField::jvp", RangePolicy(0, t.extent(0)), KOKKOS_LAMBDA(const std::size_t r) {
         const std::size_t i = r % n;
-        const Scalar x = m0 + s0 * u(i, 0), y = m1 + s1 * u(i, 1), z = m2 + s2 * u(i, 2);
-        const Scalar a = s0 * t(r, 0), b = s1 * t(r, 1), c = s2 * t(r, 2);
-        jt(r, 0) = sigma * (b - a) / s0;
-        jt(r, 1) = ((rho - z) * a - b - x * c) / s1;
-        jt(r, 2) = (y * a + x * b - beta * c) / s2;
+        const auto j = lorenz.tangent(m0 + s0 * u(i, 0), m1 + s1 * u(i, 1), m2 + s2 * u(i, 2),
+                                      s0 * t(r, 0), s1 * t(r, 1), s2 * t(r, 2));
+        jt(r, 0) = j[0] / s0;
+        jt(r, 1) = j[1] / s1;
+        jt(r, 2) = j[2] / s2;
       });
 }
 
@@ -189,34 +172,11 @@ void LinearField<Scalar>::jvp(const ConstView& x, const ConstView& t, const MutV
   apply(t, jt, "eqflow::LinearField::jvp");
 }
 
-// ------------------------------------------------------------------------ copy_parameters
-
-template <class From, class To>
-void copy_parameters(const nn::Model<From>& from, nn::Model<To>& to) {
-  const auto& a = from.parameters();
-  const auto& b = to.parameters();
-  if (!same_slots(a.parameter_slots(), b.parameter_slots()) ||
-      !same_slots(a.buffer_slots(), b.buffer_slots()) || a.num_parameters() != b.num_parameters() ||
-      a.num_buffers() != b.num_buffers()) {
-    throw ShapeError(fmt::format(
-        "copy_parameters: source has {} parameters and {} buffers in {} + {} tensors, target "
-        "{} and {} in {} + {}; the models must have the same named tensors",
-        a.num_parameters(), a.num_buffers(), a.parameter_slots().size(), a.buffer_slots().size(),
-        b.num_parameters(), b.num_buffers(), b.parameter_slots().size(), b.buffer_slots().size()));
-  }
-  cast_copy(a.values(), b.values());
-  cast_copy(a.buffers(), b.buffers());
-}
-
 template class ModelField<float>;
 template class ModelField<double>;
 template class LorenzField<float>;
 template class LorenzField<double>;
 template class LinearField<float>;
 template class LinearField<double>;
-template void copy_parameters(const nn::Model<float>&, nn::Model<double>&);
-template void copy_parameters(const nn::Model<double>&, nn::Model<float>&);
-template void copy_parameters(const nn::Model<float>&, nn::Model<float>&);
-template void copy_parameters(const nn::Model<double>&, nn::Model<double>&);
 
 }  // namespace eqflow::dynamics

@@ -2,11 +2,11 @@
 #include "eqflow/flow/flow_trainer.hpp"
 
 #include <algorithm>
-#include <cmath>
 
 #include "eqflow/core/batching.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/profiling.hpp"
+#include "eqflow/diffusion/diffuse.hpp"
 
 namespace eqflow::flow {
 
@@ -19,7 +19,7 @@ nn::AdamConfig adam_config(double weight_decay) {
 }  // namespace
 
 template <class Scalar>
-FlowTrainer<Scalar>::FlowTrainer(nn::Model<Scalar>& flow, diffusion::ScoreModel<Scalar>& score,
+FlowTrainer<Scalar>::FlowTrainer(nn::Model<Scalar>& flow, diffusion::Score<Scalar>& score,
                                  ConstView data, FlowTrainingSettings settings, CounterRng rng)
     : flow_(flow),
       score_(score),
@@ -28,7 +28,7 @@ FlowTrainer<Scalar>::FlowTrainer(nn::Model<Scalar>& flow, diffusion::ScoreModel<
       rng_(rng),
       adam_(flow.parameters().num_parameters(), adam_config(settings.weight_decay)),
       loss_(settings.estimator, settings.probes),
-      alpha_bar_(score.schedule().alpha_bar(score.schedule().index(settings.t))) {
+      alpha_bar_(score.schedule().alpha_bar_at(settings.t)) {
   require_shape(data.extent(1) == flow.in_features() && data.extent(1) == score.dim(),
                 "FlowTrainer: data, flow and score dimensions differ");
   const std::size_t batch = std::min<std::size_t>(settings.batch, data.extent(0));
@@ -50,11 +50,8 @@ template <class Scalar>
 void FlowTrainer<Scalar>::run(std::int64_t until,
                               const std::function<void(std::int64_t, double)>& on_epoch) {
   ScopedRegion region("eqflow::FlowTrainer::run");
-  const std::size_t n = data_.extent(0), d = data_.extent(1), batch = x0_.extent(0);
+  const std::size_t n = data_.extent(0), batch = x0_.extent(0);
   const std::size_t steps = n / batch;  // full mini-batches; the shuffled remainder is dropped
-  const Scalar sa = static_cast<Scalar>(std::sqrt(alpha_bar_));
-  const Scalar sn = static_cast<Scalar>(std::sqrt(1.0 - alpha_bar_));
-  const auto x0 = x0_, xt = xt_;
   const auto total_steps = static_cast<std::int64_t>(steps) * settings_.epochs;
   const auto schedule =
       nn::LearningRateSchedule::for_run(settings_.lr, settings_.cosine_lr, total_steps);
@@ -63,12 +60,9 @@ void FlowTrainer<Scalar>::run(std::int64_t until,
     double sum = 0;
     for (std::size_t step = 0; step < steps; ++step) {
       gather_rows<Scalar>(data_, order, step * batch, x0_);
-      const CounterRng noise = derive_stream(rng_, 2 + 2 * epoch_, step);
-      Kokkos::parallel_for(
-          "eqflow::FlowTrainer::diffuse", RangePolicy(0, batch * d),
-          KOKKOS_LAMBDA(const std::size_t i) {
-            xt.data()[i] = sa * x0.data()[i] + sn * static_cast<Scalar>(noise.normal(i));
-          });
+      // x_t in Scalar arithmetic, eps_i = normal i of the step's noise stream.
+      diffusion::diffuse<Scalar, Scalar>(x0_, alpha_bar_, derive_stream(rng_, 2 + 2 * epoch_, step),
+                                         xt_);
       score_.score(xt_, settings_.t, score_values_);
       flow_.zero_gradients();
       sum += loss_.evaluate(flow_, xt_, score_values_, derive_stream(rng_, 3 + 2 * epoch_, step), 0,

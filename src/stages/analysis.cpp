@@ -12,10 +12,11 @@
 #include "eqflow/core/log.hpp"
 #include "eqflow/core/profiling.hpp"
 #include "eqflow/core/rng.hpp"
-#include "eqflow/diffusion/noise_schedule.hpp"
+#include "eqflow/diffusion/diffuse.hpp"
 #include "eqflow/dynamics/integrators.hpp"
 #include "eqflow/dynamics/lyapunov.hpp"
 #include "eqflow/dynamics/mmd.hpp"
+#include "eqflow/dynamics/score_field.hpp"
 #include "eqflow/dynamics/similarity.hpp"
 #include "eqflow/dynamics/vector_field.hpp"
 #include "eqflow/flow/equilibrium_loss.hpp"
@@ -64,35 +65,31 @@ dynamics::LorenzField<double> true_lorenz(const systems::Dataset& data) {
                                        {data.scale[0], data.scale[1], data.scale[2]});
 }
 
-// In place x <- sqrt(a) x + noise_scale sqrt(1 - a) eps with a = a_t at the flow's training
-// time t: the forward diffusion (noise_scale 1) or the plain scaling (noise_scale 0).
+// In place x <- sqrt(a) x + noise_scale sqrt(1 - a) eps (in double) with a = a_t of the score
+// model's schedule at the flow's training time t: the forward diffusion (noise_scale 1) or the
+// plain scaling (noise_scale 0).
 template <class Scalar>
-void diffuse_to_training_time(const RunConfig& c, const View2<Scalar>& x, double noise_scale,
-                              const CounterRng& noise) {
-  const auto schedule = diffusion::NoiseSchedule::cosine(static_cast<int>(c.score.diffusion_steps),
-                                                         c.score.schedule_delta);
-  const double alpha = schedule.alpha_bar(schedule.index(c.flow.t));
-  const double sa = std::sqrt(alpha), sn = noise_scale * std::sqrt(1.0 - alpha);
-  Kokkos::parallel_for(
-      "eqflow::analysis::diffuse", RangePolicy(0, x.size()), KOKKOS_LAMBDA(const std::size_t i) {
-        x.data()[i] = static_cast<Scalar>(sa * x.data()[i] + (sn != 0 ? sn * noise.normal(i) : 0));
-      });
+void diffuse_to_training_time(const RunConfig& c, const diffusion::NoiseSchedule& schedule,
+                              const View2<Scalar>& x, double noise_scale, const CounterRng& noise) {
+  diffusion::diffuse<double, Scalar>(x, schedule.alpha_bar_at(c.flow.t), noise, x, noise_scale);
 }
 
 // Points at which fields are compared: data scaled by sqrt(a_t) (the reference's "Uniqueness").
-View2<double> similarity_points(const RunConfig& c, const systems::Dataset& data) {
+View2<double> similarity_points(const RunConfig& c, const diffusion::NoiseSchedule& schedule,
+                                const systems::Dataset& data) {
   auto x =
       subset(data, static_cast<std::size_t>(c.analysis.similarity.points), c.seed, kSimilarity);
-  diffuse_to_training_time(c, x, 0.0, CounterRng());
+  diffuse_to_training_time(c, schedule, x, 0.0, CounterRng());
   return x;
 }
 
 // The points transported in the preservation analysis: a data sample, or that sample diffused
 // to the training time t (analysis.mmd.start).
-View2<double> transport_start(const RunConfig& c, const systems::Dataset& data) {
+View2<double> transport_start(const RunConfig& c, const diffusion::NoiseSchedule& schedule,
+                              const systems::Dataset& data) {
   auto x = subset(data, static_cast<std::size_t>(c.analysis.mmd.points), c.seed, kMmd);
   if (c.analysis.mmd.start == "diffused")
-    diffuse_to_training_time(c, x, 1.0, CounterRng(c.seed, kMmd));
+    diffuse_to_training_time(c, schedule, x, 1.0, CounterRng(c.seed, kMmd));
   return x;
 }
 
@@ -105,8 +102,8 @@ class Corrector {
     if (eta_ == 0) return;
     model_ = std::make_unique<diffusion::ScoreModel<double>>(
         score.dim(), static_cast<std::size_t>(c.score.hidden), score.schedule(), 0);
-    dynamics::copy_parameters(score.model(), model_->model());
-    field_ = std::make_unique<diffusion::ScoreField<double>>(*model_, c.analysis.langevin.tau);
+    nn::copy_parameters(score.model(), model_->model());
+    field_ = std::make_unique<dynamics::ScoreField<double>>(*model_, c.analysis.langevin.tau);
   }
   dynamics::LangevinCorrection<double> correction() const { return {field_.get(), eta_, noise_}; }
 
@@ -114,14 +111,15 @@ class Corrector {
   double eta_;
   CounterRng noise_;
   std::unique_ptr<diffusion::ScoreModel<double>> model_;
-  std::unique_ptr<diffusion::ScoreField<double>> field_;
+  std::unique_ptr<dynamics::ScoreField<double>> field_;
 };
 
 // The RBF bandwidth of every MMD^2 of the run (analysis.mmd.bandwidth): the fixed number, or
 // the median pairwise distance of the transport start, which is the same cloud for every seed.
-double mmd_bandwidth(const RunConfig& c, const systems::Dataset& data) {
+double mmd_bandwidth(const RunConfig& c, const diffusion::NoiseSchedule& schedule,
+                     const systems::Dataset& data) {
   if (c.analysis.mmd.bandwidth != "median") return std::stod(c.analysis.mmd.bandwidth);
-  return dynamics::median_pairwise_distance<double>(transport_start(c, data));
+  return dynamics::median_pairwise_distance<double>(transport_start(c, schedule, data));
 }
 
 // The data sample x transported by RK4 under `field` (Langevin-corrected when eta > 0), measured
@@ -218,7 +216,7 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, diffusion::ScoreMo
   ScopedRegion region("eqflow::analyse_flow");
   const std::size_t d = data.d;
   nn::Model<double> model(make_flow_network<double>(c, d), 0);
-  dynamics::copy_parameters(flow, model);
+  nn::copy_parameters(flow, model);
   nn::Mode mode = nn::Mode::Eval;
   if (c.analysis.norm_statistics == "data") {
     // Statistics of one batch of clean data points, then held fixed (Frozen).
@@ -300,8 +298,8 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, diffusion::ScoreMo
                       "qr_every steps, per unit time, descending");
   }
   if (a.mmd.enabled) {
-    const auto x = transport_start(c, data);
-    const double sigma = mmd_bandwidth(c, data);
+    const auto x = transport_start(c, score.schedule(), data);
+    const double sigma = mmd_bandwidth(c, score.schedule(), data);
     const auto curves = transport_curves(field, x, c, data, sigma, Corrector(c, score, key));
     out.write("/analysis/mmd/time", curves.curve.times);
     out.write("/analysis/mmd/learned", curves.curve.mmd2);
@@ -326,7 +324,7 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, diffusion::ScoreMo
   }
   if (a.similarity.enabled && is_lorenz_frame(c, data)) {
     auto truth = true_lorenz(data);
-    const auto x = similarity_points(c, data);
+    const auto x = similarity_points(c, score.schedule(), data);
     out.write("/analysis/similarity", dynamics::field_similarity<double>(field, truth, x));
     out.set_attribute("/analysis/similarity", "description",
                       "|cosine| between the flattened learned and true Lorenz velocities at "
@@ -342,7 +340,7 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, diffusion::ScoreMo
     View2<float> xt("eqflow::analysis::held_out", points, d),
         s("eqflow::analysis::score", points, d);
     Kokkos::deep_copy(xt, Kokkos::create_mirror_view_and_copy(MemSpace(), x64));
-    diffuse_to_training_time(c, xt, 1.0, CounterRng(c.seed, kResidual));
+    diffuse_to_training_time(c, score.schedule(), xt, 1.0, CounterRng(c.seed, kResidual));
     score.score(xt, c.flow.t, s);
     flow::EquilibriumLoss<float> exact(flow::DivergenceEstimator::Exact);
     const double residual = exact.evaluate(flow, xt, s, CounterRng(), 0, nn::Mode::Train, false);
@@ -359,20 +357,20 @@ io::Baselines compute_baselines(const RunConfig& c, diffusion::ScoreModel<float>
   const auto& a = c.analysis;
   const std::size_t d = data.d;
   io::Baselines out;
-  const double sigma = a.mmd.enabled ? mmd_bandwidth(c, data) : 0.0;
+  const double sigma = a.mmd.enabled ? mmd_bandwidth(c, score.schedule(), data) : 0.0;
   for (std::int64_t r = 0; r < a.mmd.random_flows; ++r) {
     const std::uint64_t key = mix64(c.seed ^ (0xBA5E0000ull + static_cast<std::uint64_t>(r)));
     nn::Model<double> model(make_flow_network<double>(c, d), key);
     dynamics::ModelField<double> field(model, nn::Mode::Eval);
     if (a.mmd.enabled) {
-      const auto x = transport_start(c, data);
+      const auto x = transport_start(c, score.schedule(), data);
       const auto curves = transport_curves(field, x, c, data, sigma, Corrector(c, score, key));
       out.random_mmd.push_back({curves.curve.times, curves.curve.mmd2});
     }
     if (a.similarity.enabled && is_lorenz_frame(c, data)) {
       auto truth = true_lorenz(data);
-      out.random_similarity.push_back(
-          dynamics::field_similarity<double>(field, truth, similarity_points(c, data)));
+      out.random_similarity.push_back(dynamics::field_similarity<double>(
+          field, truth, similarity_points(c, score.schedule(), data)));
     }
   }
   if (a.mmd.enabled) {
@@ -387,8 +385,9 @@ io::Baselines compute_baselines(const RunConfig& c, diffusion::ScoreModel<float>
     if (a.langevin.eta > 0) {
       // The Langevin correction alone (v = 0): how much of the preservation is the flow's.
       dynamics::LinearField<double> zero(d, std::vector<double>(d * d, 0.0));
-      const auto curves = transport_curves(zero, transport_start(c, data), c, data, sigma,
-                                           Corrector(c, score, mix64(c.seed ^ 0x1A6E0000ull)));
+      const auto curves =
+          transport_curves(zero, transport_start(c, score.schedule(), data), c, data, sigma,
+                           Corrector(c, score, mix64(c.seed ^ 0x1A6E0000ull)));
       out.langevin_only = {curves.curve.times, curves.curve.mmd2};
       if (!curves.annulus.empty()) {
         out.langevin_only_annulus = {curves.curve.times, curves.annulus};

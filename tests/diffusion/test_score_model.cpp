@@ -181,46 +181,5 @@ TEST(ScoreModel, CosineScheduleMovesLessThanTheConstantRate) {
   EXPECT_LT(cosine_moved, 0.9 * constant_moved);
 }
 
-// The score field's JVPs against central differences of the score in float64, at a time
-// inside the schedule; its velocity is the score at tau.
-TEST(ScoreField, JacobianVectorProductsMatchFiniteDifferences) {
-  diffusion::ScoreModel<double> model(2, 16, diffusion::NoiseSchedule::cosine(), 9);
-  const double tau = 0.04;
-  diffusion::ScoreField<double> field(model, tau);
-  const std::size_t n = 5, d = 2, k = 2;
-  View2<double> x("x", n, d), t("t", k * n, d), s("s", n, d), direct("direct", n, d),
-      jt("jt", k * n, d);
-  fill_normal(x, CounterRng(1, 0), 0);
-  fill_normal(t, CounterRng(2, 0), 0);
-  field.velocity_and_jvp(x, s, t, jt);
-  model.score(x, tau, direct);
-  EXPECT_EQ(test::to_vector(s), test::to_vector(direct));
-  const auto got = test::to_vector(jt);
-  const auto tangents = test::to_vector(t), base = test::to_vector(x);
-  std::vector<double> expected(got.size());
-  const double h = 1e-6;
-  for (std::size_t r = 0; r < k * n; ++r) {
-    const std::size_t p = r % n;
-    std::vector<double> up = base, down = base;
-    for (std::size_t j = 0; j < d; ++j) {
-      up[p * d + j] += h * tangents[r * d + j];
-      down[p * d + j] -= h * tangents[r * d + j];
-    }
-    test::from_vector(x, up);
-    field.velocity(x, s);
-    const auto su = test::to_vector(s);
-    test::from_vector(x, down);
-    field.velocity(x, s);
-    const auto sd = test::to_vector(s);
-    for (std::size_t j = 0; j < d; ++j)
-      expected[r * d + j] = (su[p * d + j] - sd[p * d + j]) / (2 * h);
-  }
-  test::expect_close(got, expected, 1e-6, 1e-6, "ScoreField jvp");
-  test::from_vector(x, base);
-  View2<double> jt2("jt2", k * n, d);
-  field.jvp(x, t, jt2);
-  EXPECT_EQ(test::to_vector(jt2), got);
-}
-
 }  // namespace
 }  // namespace eqflow

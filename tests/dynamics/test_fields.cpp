@@ -1,6 +1,6 @@
 // Vector fields: Jacobian-vector products of the Lorenz field (plain and normalised) and of a
-// flow model against central finite differences, the float -> double parameter copy, and
-// the |cosine| field similarity.
+// flow model and of a score model at a fixed time (ScoreField) against central finite
+// differences, and the |cosine| field similarity.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,6 +8,8 @@
 
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/rng.hpp"
+#include "eqflow/diffusion/score_model.hpp"
+#include "eqflow/dynamics/score_field.hpp"
 #include "eqflow/dynamics/similarity.hpp"
 #include "eqflow/dynamics/vector_field.hpp"
 #include "eqflow/nn/model.hpp"
@@ -110,26 +112,45 @@ TEST(FieldModel, JvpMatchesFiniteDifferencesInEvalMode) {
   EXPECT_THROW(dynamics::ModelField<double>{wide}, ShapeError);
 }
 
-TEST(FieldModel, CopyParametersFromFloatToDouble) {
-  nn::Model<float> source(nn::make_flow_kernel<float>(3, 8), 21);
-  View2<float> batch("batch", 64, 3), out("out", 64, 3);
-  fill_normal(batch, CounterRng(14, 0), 0);
-  source.forward(batch, out, nn::Mode::Train);  // running statistics differ from (0, 1)
-  nn::Model<double> target(nn::make_flow_kernel<double>(3, 8), 99);
-  dynamics::copy_parameters(source, target);
-  test::expect_close(test::to_vector(target.parameters().values()),
-                     test::to_vector(source.parameters().values()), 0.0, 0.0, "values");
-  test::expect_close(test::to_vector(target.parameters().buffers()),
-                     test::to_vector(source.parameters().buffers()), 0.0, 0.0, "buffers");
-  View2<float> xf("xf", 8, 3), vf("vf", 8, 3);
-  View2<double> xd("xd", 8, 3), vd("vd", 8, 3);
-  fill_normal(xf, CounterRng(14, 1), 0);
-  fill_normal(xd, CounterRng(14, 1), 0);
-  source.forward(xf, vf, nn::Mode::Eval);
-  target.forward(xd, vd, nn::Mode::Eval);
-  test::expect_close(test::to_vector(vd), test::to_vector(vf), 1e-4, 1e-4, "forward");
-  nn::Model<double> other(nn::make_flow_kernel<double>(2, 8), 1);
-  EXPECT_THROW(dynamics::copy_parameters(source, other), ShapeError);
+// The score field's JVPs against central differences of the score in float64, at a time
+// inside the schedule; its velocity is the score at tau.
+TEST(ScoreField, JacobianVectorProductsMatchFiniteDifferences) {
+  diffusion::ScoreModel<double> model(2, 16, diffusion::NoiseSchedule::cosine(), 9);
+  const double tau = 0.04;
+  dynamics::ScoreField<double> field(model, tau);
+  const std::size_t n = 5, d = 2, k = 2;
+  View2<double> x("x", n, d), t("t", k * n, d), s("s", n, d), direct("direct", n, d),
+      jt("jt", k * n, d);
+  fill_normal(x, CounterRng(1, 0), 0);
+  fill_normal(t, CounterRng(2, 0), 0);
+  field.velocity_and_jvp(x, s, t, jt);
+  model.score(x, tau, direct);
+  EXPECT_EQ(test::to_vector(s), test::to_vector(direct));
+  const auto got = test::to_vector(jt);
+  const auto tangents = test::to_vector(t), base = test::to_vector(x);
+  std::vector<double> expected(got.size());
+  const double h = 1e-6;
+  for (std::size_t r = 0; r < k * n; ++r) {
+    const std::size_t p = r % n;
+    std::vector<double> up = base, down = base;
+    for (std::size_t j = 0; j < d; ++j) {
+      up[p * d + j] += h * tangents[r * d + j];
+      down[p * d + j] -= h * tangents[r * d + j];
+    }
+    test::from_vector(x, up);
+    field.velocity(x, s);
+    const auto su = test::to_vector(s);
+    test::from_vector(x, down);
+    field.velocity(x, s);
+    const auto sd = test::to_vector(s);
+    for (std::size_t j = 0; j < d; ++j)
+      expected[r * d + j] = (su[p * d + j] - sd[p * d + j]) / (2 * h);
+  }
+  test::expect_close(got, expected, 1e-6, 1e-6, "ScoreField jvp");
+  test::from_vector(x, base);
+  View2<double> jt2("jt2", k * n, d);
+  field.jvp(x, t, jt2);
+  EXPECT_EQ(test::to_vector(jt2), got);
 }
 
 TEST(FieldSimilarity, AbsoluteCosine) {

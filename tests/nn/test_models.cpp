@@ -1,9 +1,12 @@
 // The reference models of DESIGN.md section 2: structure, finite-difference checks of all four
-// operations, batch-norm statistics semantics, and float32 vs float64 forward consistency.
+// operations, batch-norm statistics semantics, float32 vs float64 forward consistency, and the
+// float -> double parameter copy.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
+#include "eqflow/core/error.hpp"
+#include "eqflow/core/rng.hpp"
 #include "eqflow/nn/batch_norm.hpp"
 #include "eqflow/nn/model.hpp"
 #include "support/layer_check.hpp"
@@ -121,6 +124,28 @@ TEST(Models, InitialisationIsAPureFunctionOfTheSeed) {
   // PyTorch's Linear default: |w| <= 1/sqrt(fan_in) for the first dense layer (fan_in 18).
   const auto p = test::to_vector(a.parameters().values());
   for (std::size_t i = 0; i < 18 * 64; ++i) ASSERT_LE(std::abs(p[i]), 1.0 / std::sqrt(18.0));
+}
+
+TEST(Models, CopyParametersFromFloatToDouble) {
+  nn::Model<float> source(nn::make_flow_kernel<float>(3, 8), 21);
+  View2<float> batch("batch", 64, 3), out("out", 64, 3);
+  fill_normal(batch, CounterRng(14, 0), 0);
+  source.forward(batch, out, nn::Mode::Train);  // running statistics differ from (0, 1)
+  nn::Model<double> target(nn::make_flow_kernel<double>(3, 8), 99);
+  nn::copy_parameters(source, target);
+  test::expect_close(test::to_vector(target.parameters().values()),
+                     test::to_vector(source.parameters().values()), 0.0, 0.0, "values");
+  test::expect_close(test::to_vector(target.parameters().buffers()),
+                     test::to_vector(source.parameters().buffers()), 0.0, 0.0, "buffers");
+  View2<float> xf("xf", 8, 3), vf("vf", 8, 3);
+  View2<double> xd("xd", 8, 3), vd("vd", 8, 3);
+  fill_normal(xf, CounterRng(14, 1), 0);
+  fill_normal(xd, CounterRng(14, 1), 0);
+  source.forward(xf, vf, nn::Mode::Eval);
+  target.forward(xd, vd, nn::Mode::Eval);
+  test::expect_close(test::to_vector(vd), test::to_vector(vf), 1e-4, 1e-4, "forward");
+  nn::Model<double> other(nn::make_flow_kernel<double>(2, 8), 1);
+  EXPECT_THROW(nn::copy_parameters(source, other), ShapeError);
 }
 
 }  // namespace

@@ -18,6 +18,8 @@ class NoiseSchedule {
   double alpha_bar(int i) const { return alpha_bar_.at(static_cast<std::size_t>(i)); }
   //! i = floor(t (N-1)), clamped to [0, N-1].
   int index(double t) const;
+  //! The signal fraction at continuous time t: alpha_bar(index(t)).
+  double alpha_bar_at(double t) const { return alpha_bar(index(t)); }
   const std::vector<double>& alpha_bars() const { return alpha_bar_; }
 
  private:

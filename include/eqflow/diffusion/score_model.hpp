@@ -1,8 +1,7 @@
 // The score model of the low-dimensional systems: the reference eps-predicting MLP with its
 // noise schedule, its training loop (shuffled mini-batches, Adam with L2 weight decay), score
 // evaluation s(x, t) = -eps_hat(x, t) / sqrt(1 - a_t) at any t with its Jacobian-vector
-// products, the score at a fixed time as a vector field (the Langevin term of the simulation
-// SDE), and deterministic DDIM sampling.
+// products (the diffusion::Score interface), and deterministic DDIM sampling.
 #pragma once
 
 #include <functional>
@@ -10,7 +9,7 @@
 
 #include "eqflow/core/rng.hpp"
 #include "eqflow/diffusion/noise_schedule.hpp"
-#include "eqflow/dynamics/vector_field.hpp"
+#include "eqflow/diffusion/score.hpp"
 #include "eqflow/nn/model.hpp"
 
 namespace eqflow::diffusion {
@@ -25,24 +24,24 @@ struct ScoreTrainingSettings {
 };
 
 template <class Scalar>
-class ScoreModel {
+class ScoreModel final : public Score<Scalar> {
  public:
-  using ConstView = Kokkos::View<const Scalar**, Layout, MemSpace>;
+  using typename Score<Scalar>::ConstView;
 
   ScoreModel(std::size_t d, std::size_t hidden, NoiseSchedule schedule, std::uint64_t seed);
 
   nn::Model<Scalar>& model() { return model_; }
-  const NoiseSchedule& schedule() const { return schedule_; }
-  std::size_t dim() const { return d_; }
+  const NoiseSchedule& schedule() const override { return schedule_; }
+  std::size_t dim() const override { return d_; }
 
   //! eps_hat(x, t) for points x (N, d) at continuous time t in [0, 1] -> eps (N, d).
   void predict_noise(const ConstView& x, double t, const View2<Scalar>& eps);
   //! The score s(x, t) = -eps_hat / sqrt(1 - a_i), i = floor(t (N-1)) -> s (N, d).
-  void score(const ConstView& x, double t, const View2<Scalar>& s);
+  void score(const ConstView& x, double t, const View2<Scalar>& s) override;
   //! The score and its Jacobian-vector products in x at fixed t: s (N, d) as score(), and
   //! js = d s(x_n, t) / d x_n  t_r for every tangent row r = k N + n; t and js (K N, d).
   void score_and_jvp(const ConstView& x, double t, const View2<Scalar>& s,
-                     const ConstView& tangents, const View2<Scalar>& js);
+                     const ConstView& tangents, const View2<Scalar>& js) override;
   //! Deterministic DDIM from step N-1 down to step `end` (the reference stops at 2), starting
   //! from standard normals of `rng` (counter n d + j for coordinate j of sample n).
   View2<Scalar> sample(std::size_t n, const CounterRng& rng, int end);
@@ -59,30 +58,6 @@ class ScoreModel {
   NoiseSchedule schedule_;
   nn::Model<Scalar> model_;
   View2<Scalar> input_, output_, input_tangent_;
-};
-
-//! The score at a fixed diffusion time tau as a vector field s(x) = s(x, tau): the Langevin
-//! term of the simulation SDE. Keeps a reference to the score model.
-template <class Scalar>
-class ScoreField final : public dynamics::VectorField<Scalar> {
- public:
-  using typename dynamics::VectorField<Scalar>::ConstView;
-  using typename dynamics::VectorField<Scalar>::MutView;
-
-  ScoreField(ScoreModel<Scalar>& model, double tau) : model_(model), tau_(tau) {}
-  std::size_t dim() const override { return model_.dim(); }
-  double tau() const { return tau_; }
-  void velocity(const ConstView& x, const MutView& s) override { model_.score(x, tau_, s); }
-  void jvp(const ConstView& x, const ConstView& t, const MutView& jt) override;
-  void velocity_and_jvp(const ConstView& x, const MutView& s, const ConstView& t,
-                        const MutView& jt) override {
-    model_.score_and_jvp(x, tau_, s, t, jt);
-  }
-
- private:
-  ScoreModel<Scalar>& model_;
-  double tau_;
-  View2<Scalar> primal_;
 };
 
 }  // namespace eqflow::diffusion

@@ -13,9 +13,9 @@
 
 namespace eqflow::dynamics {
 
-//! RK4 stepper with scratch for a batch of N points in d dimensions:
+//! RK4 stepper with scratch for a batch of N points in d dimensions (core/rk4.hpp):
 //!   k1 = v(x), k2 = v(x + dt/2 k1), k3 = v(x + dt/2 k2), k4 = v(x + dt k3),
-//!   x <- x + dt/6 (k1 + 2 k2 + 2 k3 + k4).
+//!   x <- x + dt/6 (((k1 + 2 k2) + 2 k3) + k4).
 template <class Scalar>
 class Rk4 {
  public:
@@ -27,7 +27,7 @@ class Rk4 {
   View2<Scalar> first_velocity() const { return k1_; }
 
  private:
-  View2<Scalar> k1_, k_, stage_, acc_;  // (N, d) each
+  View2<Scalar> k1_, k_, stage_, sum_;  // (N, d) each
 };
 
 //! RK4 on the pair (x, T) with dx/dt = v(x), dT/dt = J(x) T: K tangents per point, tangent
@@ -41,7 +41,7 @@ class TangentRk4 {
   void step(VectorField<Scalar>& field, const View2<Scalar>& x, const View2<Scalar>& t, Scalar dt);
 
  private:
-  View2<Scalar> kx_, sx_, ax_;  // (N, d) stage derivative, stage point, accumulator
+  View2<Scalar> kx_, sx_, ax_;  // (N, d) stage derivative, stage point, slope sum
   View2<Scalar> kt_, st_, at_;  // (K*N, d) the same for the tangents
 };
 

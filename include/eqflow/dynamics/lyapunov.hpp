@@ -4,7 +4,7 @@
 //  - lyapunov_spectrum: the full spectrum by the standard (Benettin) method, RK4 on the
 //    variational equation with repeated QR re-orthonormalisation.
 // A float-trained flow is analysed by copying its parameters into a double model
-// (dynamics::copy_parameters) and wrapping that in a ModelField<double>.
+// (nn::copy_parameters) and wrapping that in a ModelField<double>.
 #pragma once
 
 #include <cstddef>

@@ -13,6 +13,7 @@
 #include "eqflow/core/kokkos_types.hpp"
 #include "eqflow/nn/layer.hpp"
 #include "eqflow/nn/model.hpp"
+#include "eqflow/systems/lorenz.hpp"
 
 namespace eqflow::dynamics {
 
@@ -76,9 +77,10 @@ struct LorenzParameters {
 };
 
 //! The Lorenz field dx/dt = sigma (y - x), dy/dt = x (rho - z) - y, dz/dt = x y - beta z with
-//! its exact Jacobian. With a normalisation (mean m, std s per axis) the field acts in the
-//! normalised coordinates u = (x - m) / s:  du/dt = f(m + s u) / s, whose Jacobian is
-//! J_u = S^-1 J_f(m + s u) S with S = diag(s). This is how eqflow stores Lorenz data.
+//! its exact Jacobian (the equations of systems::LorenzEquations). With a normalisation (mean m,
+//! std s per axis) the field acts in the normalised coordinates u = (x - m) / s:  du/dt = f(m + s
+//! u) / s, whose Jacobian is J_u = S^-1 J_f(m + s u) S with S = diag(s). This is how eqflow stores
+//! Lorenz data.
 template <class Scalar>
 class LorenzField final : public VectorField<Scalar> {
  public:
@@ -102,6 +104,11 @@ class LorenzField final : public VectorField<Scalar> {
   void jvp(const ConstView& x, const ConstView& t, const MutView& jt) override;
 
  private:
+  systems::LorenzEquations<Scalar> equations() const {
+    return {static_cast<Scalar>(parameters_.sigma), static_cast<Scalar>(parameters_.rho),
+            static_cast<Scalar>(parameters_.beta)};
+  }
+
   LorenzParameters parameters_;
   std::array<double, 3> mean_, stddev_;
 };
@@ -126,11 +133,5 @@ class LinearField final : public VectorField<Scalar> {
   std::size_t d_;
   View2<Scalar> a_;  // (d, d)
 };
-
-//! Copies the parameters and buffers (batch-norm running statistics) of `from` into `to`,
-//! casting each value, so that a float-trained flow can be analysed in double. Throws
-//! ShapeError unless the two models have the same named tensors with the same extents.
-template <class From, class To>
-void copy_parameters(const nn::Model<From>& from, nn::Model<To>& to);
 
 }  // namespace eqflow::dynamics

@@ -1,15 +1,16 @@
 // Training of a flow model on the equilibrium residual at diffused points: each step draws a
 // shuffled mini-batch x0, diffuses it to time t (x_t = sqrt(a) x0 + sqrt(1 - a) eps), takes
-// the score model's s(x_t) as a constant, and descends the equilibrium loss with Adam (L2
-// weight decay). The state needed to resume (parameters, optimiser moments, epoch, loss
-// history) is exposed; the random streams are pure functions of (rng, epoch, step), so a run
+// the score s(x_t) of any diffusion::Score as a constant, and descends the equilibrium loss
+// with Adam (L2 weight decay). The state needed to resume (parameters, optimiser moments, epoch,
+// loss history) is exposed; the random streams are pure functions of (rng, epoch, step), so a run
 // resumed at an epoch boundary continues bit for bit.
 #pragma once
 
 #include <functional>
 #include <vector>
 
-#include "eqflow/diffusion/score_model.hpp"
+#include "eqflow/core/rng.hpp"
+#include "eqflow/diffusion/score.hpp"
 #include "eqflow/flow/equilibrium_loss.hpp"
 #include "eqflow/nn/optimizer.hpp"
 
@@ -32,7 +33,8 @@ class FlowTrainer {
  public:
   using ConstView = Kokkos::View<const Scalar**, Layout, MemSpace>;
 
-  FlowTrainer(nn::Model<Scalar>& flow, diffusion::ScoreModel<Scalar>& score, ConstView data,
+  //! Keeps references to `flow` and `score`, which must outlive the trainer.
+  FlowTrainer(nn::Model<Scalar>& flow, diffusion::Score<Scalar>& score, ConstView data,
               FlowTrainingSettings settings, CounterRng rng);
 
   //! Trains epochs epoch() .. until-1, calling `on_epoch(epoch, mean loss)` after each.
@@ -47,7 +49,7 @@ class FlowTrainer {
 
  private:
   nn::Model<Scalar>& flow_;
-  diffusion::ScoreModel<Scalar>& score_;
+  diffusion::Score<Scalar>& score_;
   ConstView data_;
   FlowTrainingSettings settings_;
   CounterRng rng_;

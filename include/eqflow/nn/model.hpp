@@ -55,4 +55,12 @@ template <class Scalar>
 std::unique_ptr<Layer<Scalar>> make_flow_mlp(std::size_t d, std::size_t hidden = 64,
                                              bool final_norm = true);
 
+//! Copies the parameters and buffers (batch-norm running statistics) of `from` into `to`,
+//! casting each value, so that a float-trained model can be analysed in double. Throws
+//! ShapeError unless the two models have the same named tensors with the same extents.
+template <class From, class To>
+void copy_parameters(const Model<From>& from, Model<To>& to) {
+  copy_parameters(from.parameters(), to.parameters());
+}
+
 }  // namespace eqflow::nn

@@ -54,4 +54,9 @@ class ParameterStore {
   View1<Scalar> buffers_;
 };
 
+//! Copies the values and buffers of `from` into `to`, casting each value. Throws ShapeError
+//! unless the two stores have the same named tensors with the same extents.
+template <class From, class To>
+void copy_parameters(const ParameterStore<From>& from, const ParameterStore<To>& to);
+
 }  // namespace eqflow::nn
