@@ -1,8 +1,9 @@
 // Micro-benchmark of one training step: FlowKernel equilibrium loss (batch 2048, d = 3) with
 // 10 Hutchinson probes and with the exact divergence, and one score-MLP denoising step. Each
 // is reported as time per step and achieved GFLOP/s (dense-layer flops), next to the GFLOP/s
-// of a plain gemm of the dominant shape measured in the same run. Lines "result KEY SECONDS
-// GFLOPS" are for scripts (bench/compare.sh).
+// of a plain gemm of the dominant shape measured in the same run; then the flow's final batch
+// norm alone (its column reductions: statistics, backward, backward_tangent). Lines "result KEY
+// SECONDS GFLOPS" are for scripts (bench/compare.sh).
 //
 //   bench_step [--steps N] [--batch B] [--dim D] [--probes K]
 #include <fmt/core.h>
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "eqflow/core/blas.hpp"
@@ -17,6 +19,7 @@
 #include "eqflow/core/timer.hpp"
 #include "eqflow/diffusion/denoising_loss.hpp"
 #include "eqflow/flow/equilibrium_loss.hpp"
+#include "eqflow/nn/batch_norm.hpp"
 #include "eqflow/nn/optimizer.hpp"
 #include "eqflow/version.hpp"
 
@@ -146,6 +149,28 @@ int main(int argc, char** argv) {
     const std::vector<std::pair<double, double>> score_layers = {
         {double(d + 1), double(h)}, {double(h), double(h)}, {double(h), double(d)}};
     report("score", "score MLP, denoising", sec, dense_flops(score_layers, double(b), 0.0), ref);
+  }
+
+  {
+    // The column reductions alone, at the flow's final layer: affine-free batch norm over d
+    // features, Train forward, backward, forward_tangent and backward_tangent (K B rows).
+    nn::Model<float> norm(std::make_unique<nn::BatchNorm<float>>(d, false), 1);
+    View2<float> y("y", b, d), gy("gy", b, d), gx("gx", b, d);
+    View2<float> tx("tx", tangent_rows, d), ty("ty", tangent_rows, d);
+    View2<float> gty("gty", tangent_rows, d), gtx("gtx", tangent_rows, d);
+    fill_normal(gy, CounterRng(5, 0), 0);
+    fill_normal(tx, CounterRng(5, 1), 0);
+    fill_normal(gty, CounterRng(5, 2), 0);
+    const double sec = seconds_per_call(opt.steps, [&] {
+      norm.forward(x, y, nn::Mode::Train);
+      norm.backward(gy, gx);
+      norm.forward_tangent(tx, ty);
+      norm.net().backward_tangent(gty, gtx, gx);
+      Kokkos::fence();
+    });
+    fmt::print("{:<38} {:>10.3f}\n", fmt::format("batch norm alone (d={}, K={})", d, opt.probes),
+               sec * 1e3);
+    fmt::print("result batch_norm {:.6e} 0\n", sec);
   }
   return 0;
 }

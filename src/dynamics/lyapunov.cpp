@@ -205,12 +205,24 @@ LyapunovResult lyapunov_reference(VectorField<double>& field, const LyapunovSett
     }
     // A segment in which the perturbed copy diverged (non-finite distance) is left out of
     // the average (the reference trajectory itself is stable by selection).
+    // One team per copy, its tau + 1 distances spread over the team.
+    using TeamPolicy = Kokkos::TeamPolicy<ExecSpace>;
     Kokkos::parallel_for(
-        "eqflow::lyapunov::finite_segments", RangePolicy(0, m), KOKKOS_LAMBDA(const std::size_t i) {
-          bool finite = true;
-          for (std::size_t j = 0; j <= tau; ++j) finite = finite && distance(j, i) < 1e300;
-          distance(0, i) = finite ? distance(0, i) : -1.0;  // marker read below
-          if (finite) valid(i) += 1.0;
+        "eqflow::lyapunov::finite_segments", TeamPolicy(static_cast<int>(m), Kokkos::AUTO),
+        KOKKOS_LAMBDA(const TeamPolicy::member_type& team) {
+          const std::size_t i = team.league_rank();
+          int infinite = 0;
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(team, tau + 1),
+              [&](const std::size_t j, int& count) { count += distance(j, i) < 1e300 ? 0 : 1; },
+              infinite);
+          Kokkos::single(Kokkos::PerTeam(team), [&]() {
+            if (infinite > 0) {
+              distance(0, i) = -1.0;  // marker read below
+            } else {
+              valid(i) += 1.0;
+            }
+          });
         });
     Kokkos::parallel_for(
         "eqflow::lyapunov::accumulate_curve", RangePolicy(0, tau + 1),

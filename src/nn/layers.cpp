@@ -42,6 +42,48 @@ std::size_t probes_of(const char* layer, std::size_t tangent_rows, std::size_t b
   return tangent_rows / batch;
 }
 
+// Reductions over the rows of one column run as one team per column, the rows spread over
+// the team's threads (TeamThreadRange), so a GPU has work for more than one thread per
+// feature; on Serial a team is one thread and the loops are the plain ones.
+using TeamPolicy = Kokkos::TeamPolicy<ExecSpace>;
+using TeamMember = TeamPolicy::member_type;
+
+//! Two sums taken in one pass.
+template <class Scalar>
+struct SumPair {
+  Scalar first, second;
+};
+
+//! Kokkos reducer for SumPair (non-volatile join: Kokkos 3.4 host teams and 4.x).
+template <class Scalar>
+class SumPairReducer {
+ public:
+  using reducer = SumPairReducer;
+  using value_type = SumPair<Scalar>;
+  using result_view_type = Kokkos::View<value_type, MemSpace, Kokkos::MemoryUnmanaged>;
+
+  KOKKOS_INLINE_FUNCTION explicit SumPairReducer(value_type& value) : value_(&value) {}
+  KOKKOS_INLINE_FUNCTION void join(value_type& dest, const value_type& src) const {
+    dest.first += src.first;
+    dest.second += src.second;
+  }
+  KOKKOS_INLINE_FUNCTION void init(value_type& value) const {
+    value.first = Scalar(0);
+    value.second = Scalar(0);
+  }
+  KOKKOS_INLINE_FUNCTION value_type& reference() const { return *value_; }
+  KOKKOS_INLINE_FUNCTION result_view_type view() const { return result_view_type(value_); }
+  KOKKOS_INLINE_FUNCTION bool references_scalar() const { return true; }
+
+ private:
+  value_type* value_;
+};
+
+//! One team per column.
+TeamPolicy per_column(std::size_t columns) {
+  return TeamPolicy(static_cast<int>(columns), Kokkos::AUTO);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------- Dense
@@ -101,10 +143,13 @@ void Dense<Scalar>::backward(const ConstView& gy, const MutView& gx) {
     const auto gb = gb_;
     const std::size_t rows = gy.extent(0);
     Kokkos::parallel_for(
-        "eqflow::Dense::bias_grad", RangePolicy(0, out_), KOKKOS_LAMBDA(const std::size_t o) {
+        "eqflow::Dense::bias_grad", per_column(out_), KOKKOS_LAMBDA(const TeamMember& team) {
+          const std::size_t o = team.league_rank();
           Scalar sum = 0;
-          for (std::size_t r = 0; r < rows; ++r) sum += gy(r, o);
-          gb(o) += sum;
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(team, rows),
+              [&](const std::size_t r, Scalar& acc) { acc += gy(r, o); }, sum);
+          Kokkos::single(Kokkos::PerTeam(team), [&]() { gb(o) += sum; });
         });
   }
 }
@@ -404,20 +449,29 @@ void BatchNorm<Scalar>::forward(const ConstView& x, const MutView& y, Mode mode)
     if (rows < 2) throw ShapeError("BatchNorm: training mode needs a batch of at least 2");
     const auto bm = batch_mean_, bs = batch_inv_std_;
     const auto rm = running_mean_, rv = running_var_;
+    // Two passes (mean, then the centred sum of squares), as the plain loop would.
     Kokkos::parallel_for(
-        "eqflow::BatchNorm::statistics", RangePolicy(0, n), KOKKOS_LAMBDA(const std::size_t f) {
+        "eqflow::BatchNorm::statistics", per_column(n), KOKKOS_LAMBDA(const TeamMember& team) {
+          const std::size_t f = team.league_rank();
           Scalar sum = 0;
-          for (std::size_t r = 0; r < rows; ++r) sum += x(r, f);
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(team, rows),
+              [&](const std::size_t r, Scalar& acc) { acc += x(r, f); }, sum);
           const Scalar mu = sum / Scalar(rows);
           Scalar ss = 0;
-          for (std::size_t r = 0; r < rows; ++r) ss += (x(r, f) - mu) * (x(r, f) - mu);
-          const Scalar var = ss / Scalar(rows);
-          bm(f) = mu;
-          bs(f) = Scalar(1) / math::sqrt(var + eps);
-          mean(f) = mu;
-          inv_std(f) = bs(f);
-          rm(f) = (Scalar(1) - momentum) * rm(f) + momentum * mu;
-          rv(f) = (Scalar(1) - momentum) * rv(f) + momentum * ss / Scalar(rows - 1);
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(team, rows),
+              [&](const std::size_t r, Scalar& acc) { acc += (x(r, f) - mu) * (x(r, f) - mu); },
+              ss);
+          Kokkos::single(Kokkos::PerTeam(team), [&]() {
+            const Scalar s = Scalar(1) / math::sqrt(ss / Scalar(rows) + eps);
+            bm(f) = mu;
+            bs(f) = s;
+            mean(f) = mu;
+            inv_std(f) = s;
+            rm(f) = (Scalar(1) - momentum) * rm(f) + momentum * mu;
+            rv(f) = (Scalar(1) - momentum) * rv(f) + momentum * ss / Scalar(rows - 1);
+          });
         });
     differentiate_stats_ = true;
   } else if (mode == Mode::Eval) {
@@ -460,27 +514,28 @@ void BatchNorm<Scalar>::backward(const ConstView& gy, const MutView& gx) {
   // With batch statistics, g = gamma gy:
   //   gx = inv_std / B (B g - sum_b g - xhat sum_b (g xhat)).
   Kokkos::parallel_for(
-      "eqflow::BatchNorm::backward", RangePolicy(0, n), KOKKOS_LAMBDA(const std::size_t f) {
-        Scalar sum_gy = 0, sum_gy_xhat = 0;
-        for (std::size_t r = 0; r < rows; ++r) {
-          sum_gy += gy(r, f);
-          sum_gy_xhat += gy(r, f) * xhat(r, f);
-        }
-        const Scalar g = affine ? gamma(f) : Scalar(1);
+      "eqflow::BatchNorm::backward", per_column(n), KOKKOS_LAMBDA(const TeamMember& team) {
+        const std::size_t f = team.league_rank();
+        SumPair<Scalar> sums;  // sum_b gy, sum_b gy xhat
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, rows),
+            [&](const std::size_t r, SumPair<Scalar>& acc) {
+              acc.first += gy(r, f);
+              acc.second += gy(r, f) * xhat(r, f);
+            },
+            SumPairReducer<Scalar>(sums));
         if (affine) {
-          ggamma(f) += sum_gy_xhat;
-          gbeta(f) += sum_gy;
+          Kokkos::single(Kokkos::PerTeam(team), [&]() {
+            ggamma(f) += sums.second;
+            gbeta(f) += sums.first;
+          });
         }
         if (!want_gx) return;
-        const Scalar scale = g * inv_std(f);
-        if (stats) {
-          const Scalar mean_g = sum_gy / Scalar(rows), mean_gx = sum_gy_xhat / Scalar(rows);
-          for (std::size_t r = 0; r < rows; ++r) {
-            gx(r, f) = scale * (gy(r, f) - mean_g - xhat(r, f) * mean_gx);
-          }
-        } else {
-          for (std::size_t r = 0; r < rows; ++r) gx(r, f) = scale * gy(r, f);
-        }
+        const Scalar scale = (affine ? gamma(f) : Scalar(1)) * inv_std(f);
+        const Scalar mean_g = sums.first / Scalar(rows), mean_gx = sums.second / Scalar(rows);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, rows), [&](const std::size_t r) {
+          gx(r, f) = stats ? scale * (gy(r, f) - mean_g - xhat(r, f) * mean_gx) : scale * gy(r, f);
+        });
       });
 }
 
@@ -516,18 +571,23 @@ void BatchNorm<Scalar>::backward_tangent(const ConstView& gty, const MutView& gt
   //   gtx = gamma s gty, ggamma += s q, and through the batch variance
   //   ds/dx_b = -s^3 (x_b - mean) / B = -s^2 xhat_b / B, so gx_b += -gamma q s^2 xhat_b / B.
   Kokkos::parallel_for(
-      "eqflow::BatchNorm::backward_tangent", RangePolicy(0, n), KOKKOS_LAMBDA(const std::size_t f) {
+      "eqflow::BatchNorm::backward_tangent", per_column(n), KOKKOS_LAMBDA(const TeamMember& team) {
+        const std::size_t f = team.league_rank();
         const Scalar g = affine ? gamma(f) : Scalar(1);
         const Scalar s = inv_std(f);
         Scalar q = 0;
-        for (std::size_t r = 0; r < trows; ++r) {
-          q += gty(r, f) * tx(r, f);
-          if (want_gtx) gtx(r, f) = g * s * gty(r, f);
-        }
-        if (affine) ggamma(f) += s * q;
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, trows),
+            [&](const std::size_t r, Scalar& acc) {
+              acc += gty(r, f) * tx(r, f);
+              if (want_gtx) gtx(r, f) = g * s * gty(r, f);
+            },
+            q);
+        if (affine) Kokkos::single(Kokkos::PerTeam(team), [&]() { ggamma(f) += s * q; });
         if (stats && want_gx) {
           const Scalar c = -g * q * s * s / Scalar(rows);
-          for (std::size_t r = 0; r < rows; ++r) gx(r, f) += c * xhat(r, f);
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, rows),
+                               [&](const std::size_t r) { gx(r, f) += c * xhat(r, f); });
         }
       });
 }
