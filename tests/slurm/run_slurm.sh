@@ -13,15 +13,16 @@
 # the figures exist. Needs root (SlurmUser=root) and the packages of scripts/setup.sh.
 # usage: run_slurm.sh EQFLOW SOURCE_DIR WORKDIR
 set -euo pipefail
-eqflow=$1 src=$2 work=$3
-seeds=6 per_task=2 tasks=3 epochs=16  # as in the deck
+eqflow=$(realpath "$1") src=$(realpath "$2") work=$3
+seeds=6 per_task=2 tasks=3 epochs=24  # as in the deck
+python=/usr/bin/python3  # with h5py (scripts/setup.sh), as postprocess.sbatch uses
 
 fail() {
   echo "FAIL: $*" >&2
   exit 1
 }
 
-for cmd in munged mungekey slurmctld slurmd sbatch scontrol squeue sinfo srun python3; do
+for cmd in munged mungekey slurmctld slurmd sbatch scontrol squeue sinfo srun "$python"; do
   command -v "$cmd" > /dev/null || fail "$cmd not found: run scripts/setup.sh (as root)"
 done
 [ "$(id -u)" -eq 0 ] || fail "must run as root: the test cluster's daemons run as SlurmUser=root"
@@ -29,7 +30,7 @@ done
 rm -rf "$work" && mkdir -p "$work"
 tmp=$(mktemp -d /tmp/eqflow-slurm.XXXXXX)  # short: the munge socket path must fit
 chmod 755 "$tmp"
-mkdir -p "$tmp/munge" "$tmp/ctld" "$tmp/spool" "$tmp/log"
+mkdir -p "$tmp/munge" "$tmp/ctld" "$tmp/spool" "$tmp/tmpfs" "$tmp/log"
 daemons=()
 
 # On every exit: cancel the jobs, wait for their processes, stop the daemons, remove $tmp.
@@ -44,7 +45,7 @@ cleanup() {
     done
   fi
   if [ "$rc" -ne 0 ]; then
-    for log in "$tmp"/log/*; do
+    for log in "$tmp"/log/*.log; do
       [ -f "$log" ] && { echo "--- tail of $(basename "$log")"; tail -n 15 "$log"; }
     done
   fi
@@ -70,7 +71,7 @@ wait_for() {
 }
 
 # 1. The cluster: munged, slurmctld, slurmd, on two free ports of 127.0.0.1.
-read -r ctld_port slurmd_port < <(python3 -c '
+read -r ctld_port slurmd_port < <("$python" -c '
 import socket
 s = [socket.socket() for _ in range(2)]
 for x in s: x.bind(("127.0.0.1", 0))
@@ -92,6 +93,7 @@ CredType=cred/munge
 AuthInfo=socket=$socket,cred_expire=10
 StateSaveLocation=$tmp/ctld
 SlurmdSpoolDir=$tmp/spool
+TmpFS=$tmp/tmpfs
 SlurmctldPidFile=$tmp/slurmctld.pid
 SlurmdPidFile=$tmp/slurmd.pid
 SlurmctldLogFile=$tmp/log/slurmctld.log
@@ -171,13 +173,10 @@ pause() {
   [ "$n" -gt 0 ]
 }
 
-# 3. Interrupt tasks 1 and 2 mid-training (whichever runs first).
-requeued=0 limited=0 deadline=$((SECONDS + 420))
+# 3. Interrupt tasks 1 and 2 mid-run (whichever runs first): a tight loop on the checkpoint
+# files, SLURM queried once a second.
+requeued=0 limited=0 deadline=$((SECONDS + 420)) polled=-1
 while [ "$requeued" -eq 0 ] || [ "$limited" -lt 2 ]; do
-  [ "$SECONDS" -lt "$deadline" ] \
-    || fail "tasks 1 and 2 not both interrupted (requeue: $requeued, time limit: $limited)"
-  state=$(field "$prep" JobState)
-  case $state in PENDING | RUNNING | COMPLETING | COMPLETED) ;; *) fail "prepare: $state" ;; esac
   if [ "$requeued" -eq 0 ] && checkpointed $((1 * per_task)) $((2 * per_task)) && pause 1; then
     scontrol requeue "${arr}_1" || fail "scontrol requeue ${arr}_1"
     requeued=1
@@ -187,14 +186,21 @@ while [ "$requeued" -eq 0 ] || [ "$limited" -lt 2 ]; do
     limited=1
     echo "ok   task 2 paused after a checkpoint, waiting for its time limit"
   fi
-  restarts=$(field "${arr}_2" Restarts)
-  if [ "$limited" -eq 1 ] && [ "${restarts:-0}" -ge 1 ]; then
-    # Requeued by its USR1 trap: give the rerun room to finish (the script's 30 minutes).
-    scontrol update JobId="${arr}_2" TimeLimit=30 || fail "cannot restore task 2's time limit"
-    limited=2
-    echo "ok   task 2 requeued itself at its time limit"
+  if [ "$polled" -ne "$SECONDS" ]; then
+    polled=$SECONDS
+    [ "$SECONDS" -lt "$deadline" ] \
+      || fail "tasks 1 and 2 not both interrupted (requeue: $requeued, time limit: $limited)"
+    state=$(field "$prep" JobState)
+    case $state in PENDING | RUNNING | COMPLETING | COMPLETED) ;; *) fail "prepare: $state" ;; esac
+    restarts=$(field "${arr}_2" Restarts)
+    if [ "$limited" -eq 1 ] && [ "${restarts:-0}" -ge 1 ]; then
+      # Requeued by its USR1 trap: give the rerun room to finish (the script's 30 minutes).
+      scontrol update JobId="${arr}_2" TimeLimit=30 || fail "cannot restore task 2's time limit"
+      limited=2
+      echo "ok   task 2 requeued itself at its time limit"
+    fi
   fi
-  sleep 0.05
+  sleep 0.02
 done
 
 # 4. Everything ends: postprocess runs after every array task (afterany).
@@ -208,7 +214,7 @@ echo "ok   all jobs ended after $SECONDS s"
 check_job() {  # check_job JOB: COMPLETED, ExitCode 0:0
   local state code
   state=$(field "$1" JobState) code=$(field "$1" ExitCode)
-  [ "$state" = COMPLETED ] && [ "$code" = 0:0 ] || fail "job $1: $state, exit $code"
+  if [ "$state" != COMPLETED ] || [ "$code" != 0:0 ]; then fail "job $1: $state, exit $code"; fi
 }
 check_job "$prep"
 check_job "$post"
@@ -217,7 +223,9 @@ for t in 1 2; do
   restarts=$(field "${arr}_$t" Restarts)
   [ "${restarts:-0}" -ge 1 ] || fail "task $t was not restarted"
   log=eqflow-lorenz-array-${arr}_$t.out
-  grep -q "resuming from" "$log" || { cat "$log"; fail "task $t did not resume from a checkpoint"; }
+  resumed=$(grep -o "resuming from .* at epoch [0-9]*" "$log") \
+    || { cat "$log"; fail "task $t did not resume from a checkpoint"; }
+  echo "ok   task $t: ${resumed##*/}"
 done
 grep -q "time limit near, requeueing task 2" "eqflow-lorenz-array-${arr}_2.out" \
   || fail "task 2's USR1 trap did not requeue it"
@@ -233,11 +241,11 @@ trained=$(cat eqflow-*.out | sed -n 's/.*flows: \([0-9]*\) seed(s) trained.*/\1/
 
 # One whole seed file per seed, nothing else; no checkpoint, no temporary file anywhere.
 expected=$(for ((s = 0; s < seeds; s++)); do printf 'seed_%06d.h5\n' "$s"; done)
-[ "$(ls "$OUTPUT/seeds")" = "$expected" ] || fail "seeds/ holds: $(ls "$OUTPUT/seeds" | xargs)"
+[ "$(ls "$OUTPUT/seeds")" = "$expected" ] || fail "seeds/ holds: $(ls "$OUTPUT/seeds")"
 [ -z "$(ls -A "$OUTPUT/checkpoints")" ] || fail "checkpoints left: $(ls "$OUTPUT/checkpoints")"
 leftovers=$(find "$OUTPUT" -name '*.tmp*')
 [ -z "$leftovers" ] || fail "temporary files left: $leftovers"
-python3 - "$OUTPUT" "$seeds" "$epochs" << 'EOF' || fail "run.h5 or a seed file is not whole"
+"$python" - "$OUTPUT" "$seeds" "$epochs" << 'EOF' || fail "run.h5 or a seed file is not whole"
 import sys, h5py
 out, seeds, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for k in range(seeds):
@@ -257,8 +265,7 @@ EOF
   || fail "eqflow summary run.h5: no summary of $seeds seeds"
 echo "ok   $seeds seeds, each trained once, one whole file each; run.h5 summary has all"
 
-for png in training.png mmd.png lyapunov.png lorenz_seed_000000.png \
-  "lorenz_seed_$(printf %06d $((seeds - 1))).png"; do
+for png in training.png mmd.png lyapunov.png lorenz_seed_000000.png; do
   [ -s "$OUTPUT/figures/$png" ] || fail "postprocess.sbatch: no figures/$png"
 done
 echo "ok   figures written by postprocess.sbatch"
