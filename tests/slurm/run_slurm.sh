@@ -45,8 +45,10 @@ cleanup() {
     done
   fi
   if [ "$rc" -ne 0 ]; then
-    for log in "$tmp"/log/*.log; do
-      [ -f "$log" ] && { echo "--- tail of $(basename "$log")"; tail -n 15 "$log"; }
+    for name in munged slurmctld slurmd; do  # the log file, or stderr before it opened
+      for log in "$tmp/log/$name.log" "$tmp/log/$name.out"; do
+        [ -s "$log" ] && { echo "--- tail of $(basename "$log")"; tail -n 15 "$log"; break; }
+      done
     done
   fi
   for ((i = ${#daemons[@]} - 1; i >= 0; i--)); do
@@ -175,7 +177,7 @@ pause() {
 
 # 3. Interrupt tasks 1 and 2 mid-run (whichever runs first): a tight loop on the checkpoint
 # files, SLURM queried once a second.
-requeued=0 limited=0 deadline=$((SECONDS + 420)) polled=-1
+requeued=0 limited=0 deadline=$((SECONDS + 300)) polled=-1
 while [ "$requeued" -eq 0 ] || [ "$limited" -lt 2 ]; do
   if [ "$requeued" -eq 0 ] && checkpointed $((1 * per_task)) $((2 * per_task)) && pause 1; then
     scontrol requeue "${arr}_1" || fail "scontrol requeue ${arr}_1"
@@ -183,7 +185,7 @@ while [ "$requeued" -eq 0 ] || [ "$limited" -lt 2 ]; do
     echo "ok   task 1 paused after a checkpoint and requeued (scontrol requeue)"
   fi
   if [ "$limited" -eq 0 ] && checkpointed $((2 * per_task)) $((3 * per_task)) && pause 2; then
-    limited=1
+    limited=1 paused_at=$(field "${arr}_2" Restarts)  # a limit can strike before a checkpoint
     echo "ok   task 2 paused after a checkpoint, waiting for its time limit"
   fi
   if [ "$polled" -ne "$SECONDS" ]; then
@@ -193,7 +195,7 @@ while [ "$requeued" -eq 0 ] || [ "$limited" -lt 2 ]; do
     state=$(field "$prep" JobState)
     case $state in PENDING | RUNNING | COMPLETING | COMPLETED) ;; *) fail "prepare: $state" ;; esac
     restarts=$(field "${arr}_2" Restarts)
-    if [ "$limited" -eq 1 ] && [ "${restarts:-0}" -ge 1 ]; then
+    if [ "$limited" -eq 1 ] && [ "${restarts:-0}" -gt "${paused_at:-0}" ]; then
       # Requeued by its USR1 trap: give the rerun room to finish (the script's 30 minutes).
       scontrol update JobId="${arr}_2" TimeLimit=30 || fail "cannot restore task 2's time limit"
       limited=2
@@ -207,7 +209,7 @@ done
 finished() {
   case $(field "$post" JobState) in PENDING | RUNNING | COMPLETING | CONFIGURING) return 1 ;; esac
 }
-wait_for 420 "postprocess job $post did not finish" finished
+wait_for 300 "postprocess job $post did not finish" finished
 echo "ok   all jobs ended after $SECONDS s"
 
 # 5. Checks. Every job and array task COMPLETED with exit 0; tasks 1 and 2 restarted.
