@@ -5,11 +5,12 @@
 # jobs/README.md tells users, on inputs/tests/slurm_lorenz.yaml (6 seeds: seed 0 in prepare,
 # three array tasks of two seeds on two MPI ranks each, launched by srun through PMIx).
 # While the array runs, task 1 is requeued by `scontrol requeue` and task 2 runs into its time
-# limit (1 minute, so the script's USR1 trap requeues it). Each is paused (SIGSTOP) right
-# after its first checkpoint until SLURM interrupts it, so both interruptions land
-# mid-training however fast the machine is. Then: every job COMPLETED, both tasks restarted
-# and resumed from their checkpoints, each seed trained exactly once and written to exactly
-# one whole seed file, no checkpoint or temporary file left, run.h5's summary holds all seeds,
+# limit (1 minute, so the script's USR1 trap requeues it). Each is paused (SIGSTOP) until
+# SLURM interrupts it, so the interruptions land where intended however fast the machine is:
+# task 1 while it writes its seed files (leaving temporary files behind), task 2 right after
+# its first checkpoint (mid-training). Then: every job COMPLETED, both tasks restarted and
+# resumed from their checkpoints, each seed trained exactly once and written to exactly one
+# whole seed file, no checkpoint or temporary file left, run.h5's summary holds all seeds,
 # the figures exist. Needs root (SlurmUser=root) and the packages of scripts/setup.sh.
 # usage: run_slurm.sh EQFLOW SOURCE_DIR WORKDIR
 set -euo pipefail
@@ -162,6 +163,15 @@ checkpointed() {
   done
   return 1
 }
+# writing FIRST LAST: a seed file of one of the seeds FIRST..LAST-1 is being written (the
+# analyses run into it under its temporary name, which a kill leaves behind).
+writing() {
+  local s
+  for ((s = $1; s < $2; s++)); do
+    compgen -G "$(printf '%s/seeds/seed_%06d.h5' "$OUTPUT" "$s").tmp.*" > /dev/null && return 0
+  done
+  return 1
+}
 # pause TASK: SIGSTOP every eqflow process of the running array task (none: fails).
 pause() {
   local id pid n=0
@@ -175,14 +185,15 @@ pause() {
   [ "$n" -gt 0 ]
 }
 
-# 3. Interrupt tasks 1 and 2 mid-run (whichever runs first): a tight loop on the checkpoint
-# files, SLURM queried once a second.
+# 3. Interrupt tasks 1 and 2 (whichever runs first): task 1 while it writes its seed files
+# (after training: the rerun must clear the stale temporary files), task 2 after its first
+# checkpoint (mid-training). A tight loop on the files, SLURM queried once a second.
 requeued=0 limited=0 deadline=$((SECONDS + 300)) polled=-1
 while [ "$requeued" -eq 0 ] || [ "$limited" -lt 2 ]; do
-  if [ "$requeued" -eq 0 ] && checkpointed $((1 * per_task)) $((2 * per_task)) && pause 1; then
+  if [ "$requeued" -eq 0 ] && writing $((1 * per_task)) $((2 * per_task)) && pause 1; then
     scontrol requeue "${arr}_1" || fail "scontrol requeue ${arr}_1"
-    requeued=1
-    echo "ok   task 1 paused after a checkpoint and requeued (scontrol requeue)"
+    requeued=1 stale=$(find "$OUTPUT/seeds" -name '*.tmp.*' -printf '%f\n')
+    echo "ok   task 1 paused while writing $(echo "$stale" | xargs) and requeued (scontrol requeue)"
   fi
   if [ "$limited" -eq 0 ] && checkpointed $((2 * per_task)) $((3 * per_task)) && pause 2; then
     limited=1 paused_at=$(field "${arr}_2" Restarts)  # a limit can strike before a checkpoint
@@ -243,10 +254,12 @@ trained=$(cat eqflow-*.out | sed -n 's/.*flows: \([0-9]*\) seed(s) trained.*/\1/
 
 # One whole seed file per seed, nothing else; no checkpoint, no temporary file anywhere.
 expected=$(for ((s = 0; s < seeds; s++)); do printf 'seed_%06d.h5\n' "$s"; done)
-[ "$(ls "$OUTPUT/seeds")" = "$expected" ] || fail "seeds/ holds: $(ls "$OUTPUT/seeds")"
+[ "$(ls "$OUTPUT/seeds")" = "$expected" ] \
+  || fail "seeds/ holds: $(find "$OUTPUT/seeds" -mindepth 1 -printf '%f ')"
 [ -z "$(ls -A "$OUTPUT/checkpoints")" ] || fail "checkpoints left: $(ls "$OUTPUT/checkpoints")"
 leftovers=$(find "$OUTPUT" -name '*.tmp*')
 [ -z "$leftovers" ] || fail "temporary files left: $leftovers"
+[ -n "$stale" ] || fail "task 1 left no temporary file when it was requeued"
 "$python" - "$OUTPUT" "$seeds" "$epochs" << 'EOF' || fail "run.h5 or a seed file is not whole"
 import sys, h5py
 out, seeds, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
