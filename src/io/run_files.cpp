@@ -96,6 +96,22 @@ void RunDirectory::create() const {
   fs::create_directories(fs::path(root_) / "checkpoints");
 }
 
+std::size_t RunDirectory::remove_stale_temporaries(std::int64_t seed) const {
+  std::size_t removed = 0;
+  for (const auto& file : {seed_file(seed), checkpoint_file(seed)}) {
+    const fs::path path(file);
+    const std::string prefix = path.filename().string() + ".tmp.";
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(path.parent_path(), error)) {
+      if (entry.path().filename().string().rfind(prefix, 0) == 0 &&
+          fs::remove(entry.path(), error)) {
+        ++removed;
+      }
+    }
+  }
+  return removed;
+}
+
 void write_identity(H5File& file, const std::string& schema, const RunIdentity& id) {
   write_provenance(file, schema, kRunSchemaVersion);
   file.set_attribute("/", "system", id.system);

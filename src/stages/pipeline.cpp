@@ -259,6 +259,9 @@ std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
       log::debug("seed {}: complete, skipped", seed);
       continue;
     }
+    if (const auto stale = dir.remove_stale_temporaries(seed)) {
+      log::info("seed {}: removed {} temporary file(s) of a killed run", seed, stale);
+    }
     try {
       ScopedRegion region("eqflow::stage::flow_seed");
       run_seed(config, dir, seed, data, device_data, score, progress);

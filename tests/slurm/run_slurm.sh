@@ -271,12 +271,12 @@ for k in range(seeds):
 with h5py.File(f"{out}/run.h5", "r") as f:
     got = list(f["summary/seeds"][()])
     assert got == list(range(seeds)), f"run.h5 summary seeds {got}"
-    assert f.attrs["stage"] in ("summary", b"summary"), f"run.h5 stage {f.attrs['stage']}"
+    assert all(f[f"summary/ran/{a}"][()].all() for a in ("lyapunov", "mmd")), "analyses missing"
     for name in ("final_loss", "similarity", "lyapunov/exponent"):
         assert len(f["summary/" + name]) == seeds, f"summary/{name}: {len(f['summary/' + name])}"
     assert f["summary/mmd/learned"].shape[0] == seeds, "summary/mmd/learned"
 EOF
-"$eqflow" summary "$OUTPUT/run.h5" | grep -q "seeds \[$seeds\]" \
+"$eqflow" summary "$OUTPUT/run.h5" | grep -q "complete seeds: $seeds of $seeds" \
   || fail "eqflow summary run.h5: no summary of $seeds seeds"
 echo "ok   $seeds seeds, each trained once, one whole file each; run.h5 summary has all"
 

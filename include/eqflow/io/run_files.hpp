@@ -38,6 +38,10 @@ class RunDirectory {
   std::string checkpoint_file(std::int64_t seed) const;
   //! Creates the directory with its seeds/ and checkpoints/ folders.
   void create() const;
+  //! Removes what a killed writer of `seed` left (its seed and checkpoint files' temporary
+  //! names, NAME.tmp.PID.N): only the invocation that owns the seed may call it. Returns the
+  //! number of files removed.
+  std::size_t remove_stale_temporaries(std::int64_t seed) const;
 
  private:
   std::string root_;
