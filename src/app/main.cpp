@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "eqflow/app/deck.hpp"
+#include "eqflow/app/describe.hpp"
 #include "eqflow/app/pipeline.hpp"
 #include "eqflow/app/selfcheck.hpp"
 #include "eqflow/core/error.hpp"

@@ -22,9 +22,8 @@ BELOW = {
     "parallel": {"core"},
     "app": {"core", "nn", "diffusion", "flow", "systems", "dynamics", "io", "parallel"},
 }
-# Where each module's files live (src/stages and src/app hold the app layer).
+# Where each module's files live.
 SOURCES = {m: [f"include/eqflow/{m}", f"src/{m}"] for m in BELOW}
-SOURCES["app"].append("src/stages")
 THIRD_PARTY = {"mpi.h": {"parallel"}, "hdf5.h": {"io"}, "yaml-cpp/": {"io", "app"}}
 # The generated version header belongs to no module.
 FREE = {"version.hpp"}

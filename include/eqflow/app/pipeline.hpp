@@ -7,12 +7,9 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
-#include <vector>
 
 #include "eqflow/app/config.hpp"
-#include "eqflow/io/run_files.hpp"
 #include "eqflow/parallel/comm.hpp"
 
 namespace eqflow::app {
@@ -26,13 +23,5 @@ struct RunOptions {
 //! Runs (or resumes) every stage. Returns the number of seeds complete in the output.
 std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
                           const RunOptions& options);
-
-//! What a scientist wants to know of a run's summary: complete seeds out of experiments and,
-//! per seed, what each analysis gave next to the baselines (one line per seed).
-std::string format_summary(const io::Summary& summary);
-
-//! `eqflow summary FILE`: a run, summary or seed file described for a reader, or (json) as
-//! one JSON object for scripts.
-std::string describe_output(const std::string& path, bool json = false);
 
 }  // namespace eqflow::app

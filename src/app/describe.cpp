@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "eqflow/app/pipeline.hpp"
+#include "eqflow/app/describe.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/io/hdf5_file.hpp"
 

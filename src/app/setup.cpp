@@ -1,7 +1,7 @@
 // The run's dataset and flow networks as the config describes them.
 #include <fmt/core.h>
 
-#include "eqflow/app/impl/stages.hpp"
+#include "eqflow/app/impl/setup.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/rng.hpp"
 #include "eqflow/io/matrix_file.hpp"

@@ -11,7 +11,9 @@
 #include <functional>
 
 #include "eqflow/app/deck.hpp"
-#include "eqflow/app/impl/stages.hpp"
+#include "eqflow/app/describe.hpp"
+#include "eqflow/app/impl/analysis.hpp"
+#include "eqflow/app/impl/setup.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/log.hpp"
 #include "eqflow/core/profiling.hpp"

@@ -11,7 +11,7 @@
 #include <set>
 #include <sstream>
 
-#include "eqflow/app/impl/stages.hpp"
+#include "eqflow/app/impl/setup.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/diffusion/noise_schedule.hpp"
 

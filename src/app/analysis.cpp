@@ -7,7 +7,8 @@
 #include <cmath>
 #include <memory>
 
-#include "eqflow/app/impl/stages.hpp"
+#include "eqflow/app/impl/analysis.hpp"
+#include "eqflow/app/impl/setup.hpp"
 #include "eqflow/core/batching.hpp"
 #include "eqflow/core/log.hpp"
 #include "eqflow/core/profiling.hpp"

@@ -1,5 +1,5 @@
-// Internals shared by the stage drivers (src/stages): the dataset, model factories from the
-// config, and the analyses of a trained flow.
+// The run's dataset and flow networks as the config describes them (src/app/setup.cpp):
+// shared by the deck check, the pipeline and the analyses.
 #pragma once
 
 #include <cstdint>
@@ -7,9 +7,6 @@
 #include <string>
 
 #include "eqflow/app/config.hpp"
-#include "eqflow/diffusion/score_model.hpp"
-#include "eqflow/io/hdf5_file.hpp"
-#include "eqflow/io/run_files.hpp"
 #include "eqflow/nn/architecture.hpp"
 #include "eqflow/nn/model.hpp"
 #include "eqflow/systems/dataset.hpp"
@@ -35,18 +32,5 @@ std::uint64_t flow_seed(const RunConfig& config, std::int64_t seed);
 //! A fresh draw of the run's system (another seed, same settings) in the frame
 //! (normalisation) of `data`: held-out points. Empty for `samples`, which has no second draw.
 systems::Dataset held_out_dataset(const RunConfig& config, const systems::Dataset& data);
-
-//! Every enabled analysis of a trained flow, written under /analysis of `out`. The score
-//! model gives the held-out equilibrium residual. The flow's batch-norm running statistics
-//! are updated by that last measurement (the stored model is written before).
-void analyse_flow(const RunConfig& config, nn::Model<float>& flow,
-                  diffusion::ScoreModel<float>& score, const systems::Dataset& data,
-                  std::int64_t seed, io::H5File& out);
-
-//! The run's baselines (summary.h5): untrained random flows (MMD curves, field similarity),
-//! the MMD noise floor of two disjoint data samples and, with a Langevin correction, the
-//! correction alone (v = 0). The score model gives the Langevin term.
-io::Baselines compute_baselines(const RunConfig& config, diffusion::ScoreModel<float>& score,
-                                const systems::Dataset& data);
 
 }  // namespace eqflow::app::impl
