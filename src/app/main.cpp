@@ -14,6 +14,7 @@
 #include "eqflow/app/pipeline.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/log.hpp"
+#include "eqflow/core/openmp_env.hpp"
 #include "eqflow/core/progress.hpp"
 #include "eqflow/core/rng.hpp"
 #include "eqflow/flow/equilibrium_loss.hpp"
@@ -168,6 +169,7 @@ int run_command(int argc, char** argv, bool check_only) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  eqflow::set_openmp_defaults();
   try {
     if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
       print_help();
