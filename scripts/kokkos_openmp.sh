@@ -25,6 +25,8 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_text" ]; then
   echo "kokkos_openmp: $prefix is complete"
   exit 0
 fi
+# A stamp that does not match: this script's own older install, replaced as a whole.
+[ -f "$stamp" ] && $sudo rm -rf "$prefix"
 
 # Debian's source package: add a deb-src entry for bookworm when apt has none.
 orig="$cache/trilinos_$trilinos.orig.tar.gz"
@@ -52,14 +54,17 @@ tar xzf "$orig" -C "$work" --strip-components=1 --wildcards \
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
-$sudo mkdir -p "$prefix"
-cmake -S "$work/packages/kokkos" -B "$work/build-kokkos" -DCMAKE_INSTALL_PREFIX="$prefix" \
-  "${launcher[@]}" "${kokkos_opts[@]}" >/dev/null
-cmake --build "$work/build-kokkos" -j "$jobs" >/dev/null
-$sudo cmake --install "$work/build-kokkos" >/dev/null
-cmake -S "$work/packages/kokkos-kernels" -B "$work/build-kernels" -DCMAKE_INSTALL_PREFIX="$prefix" \
-  -DKokkos_ROOT="$prefix" "${launcher[@]}" "${kernels_opts[@]}" >/dev/null
-cmake --build "$work/build-kernels" -j "$jobs" >/dev/null
-$sudo cmake --install "$work/build-kernels" >/dev/null
+# Quiet unless a step fails; then its log is shown.
+log="$work/log"
+quiet() { "$@" >"$log" 2>&1 || { cat "$log" >&2; echo "kokkos_openmp: failed: $*" >&2; exit 1; }; }
+$sudo mkdir -p "$prefix/share"
+quiet cmake -S "$work/packages/kokkos" -B "$work/build-kokkos" -DCMAKE_INSTALL_PREFIX="$prefix" \
+  "${launcher[@]}" "${kokkos_opts[@]}"
+quiet cmake --build "$work/build-kokkos" -j "$jobs"
+quiet $sudo cmake --install "$work/build-kokkos"
+quiet cmake -S "$work/packages/kokkos-kernels" -B "$work/build-kernels" \
+  -DCMAKE_INSTALL_PREFIX="$prefix" -DKokkos_ROOT="$prefix" "${launcher[@]}" "${kernels_opts[@]}"
+quiet cmake --build "$work/build-kernels" -j "$jobs"
+quiet $sudo cmake --install "$work/build-kernels"
 echo "$stamp_text" | $sudo tee "$stamp" >/dev/null
 echo "kokkos_openmp: installed Kokkos and KokkosKernels 3.4.1 (OpenMP) in $prefix"
