@@ -2,11 +2,11 @@
 # Installs the Debian packages eqflow needs, only those that are missing (idempotent, and fast
 # when everything is present). Run as root, or as a user with sudo. With arguments it installs
 # those packages instead (bench/setup_torch.sh uses that for the PyTorch baseline).
-# `setup.sh --kokkos-openmp [PREFIX]` also builds an OpenMP Kokkos (scripts/kokkos_openmp.sh).
+# `setup.sh --kokkos-openmp [PREFIX]` also builds an OpenMP Kokkos (scripts/kokkos_standalone.sh).
 set -euo pipefail
 if [ "${1:-}" = "--kokkos-openmp" ]; then
   bash "$0"
-  exec bash "$(dirname "$0")/kokkos_openmp.sh" "${@:2}"
+  exec bash "$(dirname "$0")/kokkos_standalone.sh" openmp "${@:2}"
 fi
 
 packages=(
