@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "eqflow/core/openmp_env.hpp"
 #include "eqflow/core/timer.hpp"
 #include "eqflow/dynamics/lyapunov.hpp"
 #include "eqflow/dynamics/vector_field.hpp"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  eqflow::set_openmp_defaults();
   Kokkos::ScopeGuard kokkos(argc, argv);
   const auto model = io::load_flow(argv[1]);
   dynamics::ModelField<double> field(*model, nn::Mode::Eval);

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "eqflow/core/openmp_env.hpp"
 #include "eqflow/core/rng.hpp"
 #include "eqflow/core/timer.hpp"
 #include "eqflow/dynamics/mmd.hpp"
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  eqflow::set_openmp_defaults();
   Kokkos::ScopeGuard kokkos(argc, argv);
   const auto model = io::load_flow(argv[1]);
   dynamics::ModelField<double> field(*model, nn::Mode::Eval);

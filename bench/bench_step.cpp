@@ -15,6 +15,7 @@
 #include <string>
 
 #include "eqflow/core/blas.hpp"
+#include "eqflow/core/openmp_env.hpp"
 #include "eqflow/core/rng.hpp"
 #include "eqflow/core/timer.hpp"
 #include "eqflow/diffusion/denoising_loss.hpp"
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  eqflow::set_openmp_defaults();
   Kokkos::ScopeGuard kokkos(argc, argv);
   const std::size_t d = opt.dim, b = opt.batch, h = opt.hidden;
   fmt::print(

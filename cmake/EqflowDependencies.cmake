@@ -1,17 +1,31 @@
 # Finds eqflow's dependencies and exposes them as targets:
-#   eqflow::kokkos  Kokkos + KokkosKernels (Debian's Trilinos 3.4 build or a Kokkos >= 4 install)
+#   eqflow::kokkos  Kokkos + KokkosKernels (Debian's Trilinos 3.4 build or a standalone install)
 #   MPI::MPI_CXX, eqflow::hdf5 (parallel HDF5), yaml-cpp, fmt::fmt, GTest::gtest
 #
 # Debian's Trilinos packages export a `Kokkos::kokkos` target whose include path points at a
-# directory that does not exist, so for Kokkos < 4 we build an INTERFACE target from the
-# Kokkos_INCLUDE_DIRS / Kokkos_LIBRARIES variables instead (see STYLE.md).
+# directory that does not exist, so for that install we build an INTERFACE target from the
+# Kokkos_INCLUDE_DIRS / Kokkos_LIBRARIES variables instead (see STYLE.md). A standalone Kokkos
+# install (any version, e.g. scripts/kokkos_openmp.sh's 3.4.1 with OpenMP, or a 4.x) exports
+# Kokkos::kokkoscore and Kokkos::kokkoskernels with real include paths; we use its targets.
 
 find_package(Kokkos REQUIRED)
 find_package(KokkosKernels REQUIRED)
 
 add_library(eqflow_kokkos INTERFACE)
 add_library(eqflow::kokkos ALIAS eqflow_kokkos)
-if(Kokkos_VERSION VERSION_LESS 4.0)
+set(_eqflow_kokkos_targets_valid OFF)
+if(TARGET Kokkos::kokkoscore AND TARGET Kokkos::kokkoskernels)
+  set(_eqflow_kokkos_targets_valid ON)
+  foreach(_target Kokkos::kokkos Kokkos::kokkoscore)
+    get_target_property(_dirs ${_target} INTERFACE_INCLUDE_DIRECTORIES)
+    foreach(_dir IN LISTS _dirs)
+      if(_dir AND NOT _dir MATCHES "\\$<" AND NOT IS_DIRECTORY "${_dir}")
+        set(_eqflow_kokkos_targets_valid OFF)
+      endif()
+    endforeach()
+  endforeach()
+endif()
+if(NOT _eqflow_kokkos_targets_valid)
   find_path(EQFLOW_KOKKOS_INCLUDE Kokkos_Core.hpp
             HINTS ${Kokkos_INCLUDE_DIRS} /usr/include/trilinos REQUIRED)
   set(_eqflow_kokkos_libs)
@@ -26,7 +40,8 @@ if(Kokkos_VERSION VERSION_LESS 4.0)
 else()
   target_link_libraries(eqflow_kokkos INTERFACE Kokkos::kokkos Kokkos::kokkoskernels)
 endif()
-message(STATUS "eqflow: Kokkos ${Kokkos_VERSION}, KokkosKernels ${KokkosKernels_VERSION}")
+message(STATUS "eqflow: Kokkos ${Kokkos_VERSION} (${Kokkos_DEVICES}), KokkosKernels "
+               "${KokkosKernels_VERSION}, installed targets: ${_eqflow_kokkos_targets_valid}")
 
 find_package(MPI REQUIRED COMPONENTS C CXX)
 

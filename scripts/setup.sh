@@ -2,10 +2,16 @@
 # Installs the Debian packages eqflow needs, only those that are missing (idempotent, and fast
 # when everything is present). Run as root, or as a user with sudo. With arguments it installs
 # those packages instead (bench/setup_torch.sh uses that for the PyTorch baseline).
+# `setup.sh --kokkos-openmp [PREFIX]` also builds an OpenMP Kokkos (scripts/kokkos_standalone.sh).
 set -euo pipefail
+if [ "${1:-}" = "--kokkos-openmp" ]; then
+  bash "$0"
+  exec bash "$(dirname "$0")/kokkos_standalone.sh" openmp "${@:2}"
+fi
 
 packages=(
   build-essential cmake ccache git pkg-config clang-format
+  clang
   libtrilinos-kokkos-dev libtrilinos-kokkos-kernels-dev libopenblas-dev
   libopenmpi-dev openmpi-bin
   libhdf5-openmpi-dev hdf5-tools

@@ -4,8 +4,11 @@
 
 #include <Kokkos_Core.hpp>
 
+#include "eqflow/core/openmp_env.hpp"
+
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
+  eqflow::set_openmp_defaults();
   Kokkos::initialize(argc, argv);
   int result = 0;
   { result = RUN_ALL_TESTS(); }

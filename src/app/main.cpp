@@ -17,6 +17,7 @@
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/kokkos_types.hpp"
 #include "eqflow/core/log.hpp"
+#include "eqflow/core/openmp_env.hpp"
 #include "eqflow/parallel/comm.hpp"
 #include "eqflow/version.hpp"
 
@@ -129,6 +130,7 @@ std::string parse_error_line(const CLI::App& app, const CLI::ParseError& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  eqflow::set_openmp_defaults();
   CLI::App app(fmt::format(
       "eqflow {}: dynamics that preserve a distribution given by its snapshots\n"
       "(Equilibrium flow, Zhang & Levin, arXiv 2509.17990). Under MPI (mpirun -n P eqflow run "
