@@ -119,8 +119,21 @@ std::string format_value(const T& value) {
   }
 }
 
+// Visitors that write or collect values take a choice like any other field.
+template <class Visitor>
+class ChoicesAsFields {
+ public:
+  void choice(const std::string& name, std::string& value, const std::vector<std::string>&) {
+    static_cast<Visitor&>(*this).field(name, value);
+  }
+  void number_or_choice(const std::string& name, std::string& value,
+                        const std::vector<std::string>&, Bound) {
+    static_cast<Visitor&>(*this).field(name, value);
+  }
+};
+
 // visit_config's plain writer: every setting in visit order, as YAML.
-class DeckWriter {
+class DeckWriter : public ChoicesAsFields<DeckWriter> {
  public:
   explicit DeckWriter(YAML::Emitter& out) : out_(out) {}
   template <class T, class... Constraint>
@@ -134,13 +147,6 @@ class DeckWriter {
       out_ << format_value(value);
     }
   }
-  void choice(const std::string& name, std::string& value, const std::vector<std::string>&) {
-    field(name, value);
-  }
-  void number_or_choice(const std::string& name, std::string& value,
-                        const std::vector<std::string>&, Bound) {
-    field(name, value);
-  }
   void section(const std::string& name, const std::function<void()>& body) {
     out_ << YAML::Key << name << YAML::Value << YAML::BeginMap;
     body();
@@ -152,18 +158,11 @@ class DeckWriter {
 };
 
 // visit_config's collector: key path -> formatted value.
-class ValueCollector {
+class ValueCollector : public ChoicesAsFields<ValueCollector> {
  public:
   template <class T, class... Constraint>
   void field(const std::string& name, T& value, Constraint...) {
     values[prefix_ + name] = format_value(value);
-  }
-  void choice(const std::string& name, std::string& value, const std::vector<std::string>&) {
-    field(name, value);
-  }
-  void number_or_choice(const std::string& name, std::string& value,
-                        const std::vector<std::string>&, Bound) {
-    field(name, value);
   }
   void section(const std::string& name, const std::function<void()>& body) {
     const std::string saved = prefix_;
@@ -184,7 +183,7 @@ std::map<std::string, std::string> values_of(RunConfig config) {
 }
 
 // visit_config's annotated writer for `eqflow check`: one "key: value  # origin" line each.
-class AnnotatedWriter {
+class AnnotatedWriter : public ChoicesAsFields<AnnotatedWriter> {
  public:
   AnnotatedWriter(const Deck& deck, const DataShape& data) : deck_(deck), data_(data) {
     const auto& c = deck.config;
@@ -209,13 +208,6 @@ class AnnotatedWriter {
       text = fmt::format("{}", data_.points);
     }
     out_ += fmt::format("{}{}: {}  # {}\n", indent_, name, text, note);
-  }
-  void choice(const std::string& name, std::string& value, const std::vector<std::string>&) {
-    field(name, value);
-  }
-  void number_or_choice(const std::string& name, std::string& value,
-                        const std::vector<std::string>&, Bound) {
-    field(name, value);
   }
   void section(const std::string& name, const std::function<void()>& body) {
     out_ += fmt::format("{}{}:\n", indent_, name);
