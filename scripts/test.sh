@@ -11,3 +11,5 @@ export OMPI_MCA_rmaps_base_oversubscribe=1
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 cd "${EQFLOW_BUILD_DIR:-build}"
 ctest --output-on-failure -j "$(nproc)" "$@"
+# CI also runs the sanitizer stage (scripts/test_asan.sh; EQFLOW_SKIP_ASAN=1 skips it).
+if [ -n "${CI:-}" ]; then bash "$OLDPWD/scripts/test_asan.sh"; fi
