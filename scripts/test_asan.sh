@@ -11,7 +11,10 @@ if [ "${EQFLOW_SKIP_ASAN:-0}" = 1 ]; then
   exit 0
 fi
 build_dir=${EQFLOW_ASAN_BUILD_DIR:-build-asan}
-EQFLOW_BUILD_DIR=$build_dir bash scripts/build.sh -DEQFLOW_ASAN=ON -DEQFLOW_BUILD_BENCH=OFF
+# GCC 12 at -O3 with the sanitizers warns maybe-uninitialized inside std::regex/std::function
+# (tests/io/test_hdf5_file.cpp): a false positive, kept as a warning, not an error.
+EQFLOW_BUILD_DIR=$build_dir bash scripts/build.sh -DEQFLOW_ASAN=ON -DEQFLOW_BUILD_BENCH=OFF \
+  -DCMAKE_CXX_FLAGS=-Wno-error=maybe-uninitialized
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
