@@ -3,6 +3,8 @@
 // collectives eqflow uses. MPI appears only here and in the stage drivers.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +43,19 @@ class Comm {
   void broadcast(std::vector<float>& values, int root = 0) const;
   void broadcast(std::vector<double>& values, int root = 0) const;
   void broadcast(std::string& text, int root = 0) const;
+  //! Column sums of a (rows, width) array whose rows are spread over the ranks, added in a
+  //! fixed order: this rank holds the rows with global indices `rows` (each index held by
+  //! exactly one rank) in `values` (rows.size(), width), row-major. Root gathers every row,
+  //! adds them in increasing global index and broadcasts the (width) sums, so the result is
+  //! bit-identical for any rank count and any split of the rows (MPI_Allreduce's order
+  //! depends on both). Root holds all rows at once. Collective; throws on every rank if
+  //! the shapes disagree or an index is held twice.
+  std::vector<float> allreduce_sum_ordered(const std::vector<std::int64_t>& rows,
+                                           const std::vector<float>& values,
+                                           std::size_t width) const;
+  std::vector<double> allreduce_sum_ordered(const std::vector<std::int64_t>& rows,
+                                            const std::vector<double>& values,
+                                            std::size_t width) const;
 
  private:
   std::shared_ptr<void> comm_;  // holds an MPI_Comm*, freed by the deleter
