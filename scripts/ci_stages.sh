@@ -4,8 +4,9 @@
 #   openmp  Kokkos 3.4.1 with OpenMP (scripts/kokkos_standalone.sh, built once into
 #           EQFLOW_KOKKOS_OPENMP, default /opt/eqflow/kokkos-openmp), eqflow built against it
 #           in build-openmp, the unit and mpi labels run with OMP_NUM_THREADS=2.
-#   clang   eqflow (library, executable, tests, benchmarks) built with clang++ against
-#           Debian's Kokkos in build-clang, warnings as errors; the unit label runs.
+#   clang   eqflow (library, executable, tests, benchmarks) built with clang++ and the
+#           address, undefined-behaviour and leak sanitizers against Debian's Kokkos in
+#           build-clang, warnings as errors; the unit and mpi labels run (scripts/test_asan.sh).
 #   hip     (not by default: about 10 CPU-minutes and ROCm packages) Kokkos 3.4.1 with HIP
 #           (Debian's hipcc, ROCm 5.2), and every library source but the KokkosBlas one
 #           compiled as device code for gfx90a; nothing is linked or run.
@@ -30,11 +31,12 @@ for stage in "${stages[@]}"; do
         -DEQFLOW_BUILD_BENCH=OFF
       # Two threads per test: half as many tests at once as cores, threads that sleep when idle.
       (cd build-openmp && OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive ctest --output-on-failure \
-        -L 'unit|mpi' -j "$(((nproc + 1) / 2))")
+        -L 'unit|mpi' -j "$((($(nproc) + 1) / 2))")
       ;;
     clang)
-      CC=clang CXX=clang++ EQFLOW_BUILD_DIR=build-clang bash scripts/build.sh
-      (cd build-clang && OMP_NUM_THREADS=1 ctest --output-on-failure -L unit -j "$(nproc)")
+      # One build serves both: clang catches what g++ lets through, the sanitizers what the
+      # tests do not see (scripts/test_asan.sh).
+      CC=clang CXX=clang++ EQFLOW_ASAN_BUILD_DIR=build-clang bash scripts/test_asan.sh
       ;;
     hip)
       prefix=${EQFLOW_KOKKOS_HIP:-/opt/eqflow/kokkos-hip}

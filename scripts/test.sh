@@ -10,9 +10,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 (cd "${EQFLOW_BUILD_DIR:-build}" && ctest --output-on-failure -j "$(nproc)" "$@")
-# CI also builds against an OpenMP Kokkos and with clang (scripts/ci_stages.sh), and runs the
-# sanitizer stage (scripts/test_asan.sh; EQFLOW_SKIP_ASAN=1 skips it).
+# CI also builds against an OpenMP Kokkos, with clang and the sanitizers, and for HIP
+# (scripts/ci_stages.sh; EQFLOW_EXTRA_STAGES=0 skips them).
 if [ "${EQFLOW_EXTRA_STAGES:-${CI:+1}}" = 1 ]; then
   bash scripts/ci_stages.sh
-  bash scripts/test_asan.sh
 fi

@@ -124,23 +124,6 @@ void train_or_load_score(const RunConfig& c, const io::RunDirectory& dir,
   io::write_run_file(dir, identity(c, data.d), data, score.model(), record);
 }
 
-template <class T>
-std::vector<T> to_host_vector(const View1<T>& v) {
-  auto h = Kokkos::create_mirror_view_and_copy(HostSpace(), v);
-  return std::vector<T>(h.data(), h.data() + h.extent(0));
-}
-
-template <class T>
-void from_host_vector(const View1<T>& v, const std::vector<T>& values, const std::string& what) {
-  if (values.size() != v.extent(0)) {
-    throw IoError(
-        what, fmt::format("{} values stored, the optimiser has {}", values.size(), v.extent(0)));
-  }
-  auto h = Kokkos::create_mirror_view(v);
-  std::copy(values.begin(), values.end(), h.data());
-  Kokkos::deep_copy(v, h);
-}
-
 // One flow seed: train (resuming from a checkpoint), analyse, write atomically.
 void run_seed(const RunConfig& c, const io::RunDirectory& dir, std::int64_t seed,
               const systems::Dataset& data, const View2<float>& device_data,
@@ -161,21 +144,13 @@ void run_seed(const RunConfig& c, const io::RunDirectory& dir, std::int64_t seed
                                    CounterRng(impl::flow_seed(c, seed), 7));
   const std::string ckpt = dir.checkpoint_file(seed);
   if (fs::exists(ckpt)) {
-    auto state = io::read_checkpoint(ckpt, flow);
-    from_host_vector(trainer.optimizer().first_moment(), state.first_moment, ckpt);
-    from_host_vector(trainer.optimizer().second_moment(), state.second_moment, ckpt);
-    trainer.restore(state.epoch, std::move(state.loss), state.optimizer_steps);
+    auto state = io::read_checkpoint(ckpt, flow, trainer.optimizer());
+    trainer.restore(state.epoch, std::move(state.loss), trainer.optimizer().steps());
     log::info("seed {}: resuming from {} at epoch {}", seed, ckpt, trainer.epoch());
   }
   auto save_checkpoint = [&] {
-    io::Checkpoint state;
-    state.seed = seed;
-    state.epoch = trainer.epoch();
-    state.optimizer_steps = trainer.optimizer().steps();
-    state.loss = trainer.loss_history();
-    state.first_moment = to_host_vector(trainer.optimizer().first_moment());
-    state.second_moment = to_host_vector(trainer.optimizer().second_moment());
-    io::write_checkpoint(ckpt, flow, arch, state);
+    io::write_checkpoint(ckpt, flow, arch, trainer.optimizer(),
+                         {seed, trainer.epoch(), trainer.loss_history()});
   };
   ProgressReporter bar(fmt::format("seed {} epochs", seed), c.flow.epochs, progress);
   trainer.run(c.flow.epochs, [&](std::int64_t epoch, double loss) {

@@ -262,29 +262,31 @@ ScoreRecord read_score(const H5File& run_file, nn::Model<float>& score) {
 // ---------------------------------------------------------------------------- checkpoints
 
 void write_checkpoint(const std::string& path, const nn::Model<float>& model,
-                      const nn::FlowArchitecture& arch, const Checkpoint& state) {
+                      const nn::FlowArchitecture& arch, const nn::Adam<float>& adam,
+                      const Checkpoint& state) {
   auto file = H5File::create(path);
   write_model(file, "/flow", model);
   write_flow_architecture(file, "/flow", arch);
   file.write("/flow/loss", state.loss);
-  file.write("/adam/m", state.first_moment);
-  file.write("/adam/v", state.second_moment);
+  file.write("/adam/m", to_host_vector(adam.first_moment()));
+  file.write("/adam/v", to_host_vector(adam.second_moment()));
   file.set_attribute("/", "epoch", state.epoch);
-  file.set_attribute("/", "optimizer_steps", state.optimizer_steps);
+  file.set_attribute("/", "optimizer_steps", adam.steps());
   file.set_attribute("/", "seed", state.seed);
   file.commit();
 }
 
-Checkpoint read_checkpoint(const std::string& path, nn::Model<float>& model) {
+Checkpoint read_checkpoint(const std::string& path, nn::Model<float>& model,
+                           nn::Adam<float>& adam) {
   const auto file = H5File::open(path);
   read_model(file, "/flow", model);
+  from_host_vector(adam.first_moment(), file.read_doubles("/adam/m"), path + ":/adam/m");
+  from_host_vector(adam.second_moment(), file.read_doubles("/adam/v"), path + ":/adam/v");
+  adam.set_steps(file.attribute_int("/", "optimizer_steps"));
   Checkpoint state;
   state.seed = file.attribute_int("/", "seed");
   state.epoch = file.attribute_int("/", "epoch");
-  state.optimizer_steps = file.attribute_int("/", "optimizer_steps");
   state.loss = file.read_doubles("/flow/loss");
-  state.first_moment = file.read_floats("/adam/m");
-  state.second_moment = file.read_floats("/adam/v");
   if (state.loss.size() != static_cast<std::size_t>(state.epoch)) {
     throw IoError(path, fmt::format("{} loss values for epoch {}", state.loss.size(), state.epoch));
   }

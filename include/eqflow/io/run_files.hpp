@@ -20,6 +20,7 @@
 #include "eqflow/io/hdf5_file.hpp"
 #include "eqflow/nn/architecture.hpp"
 #include "eqflow/nn/model.hpp"
+#include "eqflow/nn/optimizer.hpp"
 #include "eqflow/systems/dataset.hpp"
 
 namespace eqflow::io {
@@ -112,21 +113,20 @@ ScoreRecord read_score(const H5File& run_file, nn::Model<float>& score);
 
 // ---- Checkpoints --------------------------------------------------------------------------
 
-//! Training state of an unfinished flow seed besides the model's parameters.
+//! Training state of an unfinished flow seed besides the model and its optimiser.
 struct Checkpoint {
   std::int64_t seed = 0;
   std::int64_t epoch = 0;
-  std::int64_t optimizer_steps = 0;
-  std::vector<double> loss;          //!< per epoch so far
-  std::vector<float> first_moment;   //!< Adam m
-  std::vector<float> second_moment;  //!< Adam v
+  std::vector<double> loss;  //!< per epoch so far
 };
 
-//! Written atomically: a kill during the write leaves the previous checkpoint.
+//! The model, the Adam moments and step count, and `state`; written atomically: a kill during
+//! the write leaves the previous checkpoint.
 void write_checkpoint(const std::string& path, const nn::Model<float>& model,
-                      const nn::FlowArchitecture& arch, const Checkpoint& state);
-//! Restores the model's parameters in place and returns the rest of the state.
-Checkpoint read_checkpoint(const std::string& path, nn::Model<float>& model);
+                      const nn::FlowArchitecture& arch, const nn::Adam<float>& adam,
+                      const Checkpoint& state);
+//! Restores the model's parameters and the optimiser in place and returns the rest.
+Checkpoint read_checkpoint(const std::string& path, nn::Model<float>& model, nn::Adam<float>& adam);
 
 // ---- Seed records -------------------------------------------------------------------------
 
