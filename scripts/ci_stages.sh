@@ -7,14 +7,14 @@
 #   clang   eqflow (library, executable, tests, benchmarks) built with clang++ and the
 #           address, undefined-behaviour and leak sanitizers against Debian's Kokkos in
 #           build-clang, warnings as errors; the unit and mpi labels run (scripts/test_asan.sh).
-#   hip     (not by default: about 10 CPU-minutes and ROCm packages) Kokkos 3.4.1 with HIP
-#           (Debian's hipcc, ROCm 5.2), and every library source but the KokkosBlas one
-#           compiled as device code for gfx90a; nothing is linked or run.
-# Arguments, or else EQFLOW_CI_STAGES, name the stages to run (default: openmp clang).
+#   hip     Kokkos 3.4.1 with HIP (Debian's hipcc, ROCm 5.2; built once into EQFLOW_KOKKOS_HIP,
+#           default /opt/eqflow/kokkos-hip), and every library source but the KokkosBlas one
+#           compiled as device code for gfx90a; nothing is linked or run (no GPU here).
+# Arguments, or else EQFLOW_CI_STAGES, name the stages to run (default: openmp clang hip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || read -r -a stages <<<"${EQFLOW_CI_STAGES:-openmp clang}"
+[ ${#stages[@]} -gt 0 ] || read -r -a stages <<<"${EQFLOW_CI_STAGES:-openmp clang hip}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1
 
