@@ -1,62 +1,60 @@
 #!/usr/bin/python3
 """Fidelity study: trains flows under several settings and measures how well they keep the
-data distribution at long horizons (issue 5; results in bench/FIDELITY.md).
+data distribution at long horizons (results in bench/FIDELITY.md).
 
-usage: bench/fidelity.py [--systems ring,two_peaks,two_moons,lorenz] [--configs NAME,...]
-                         [--jobs 2] [--out out/fidelity] [--eqflow build/bin/eqflow]
-                         [--seeds N] [--quick]
+usage: bench/fidelity.py report [--quick] [--write FILE] [--jobs 2] [--out DIR] [--eqflow BIN]
+       bench/fidelity.py runs --systems ring,two_peaks --configs NAME,... [--seeds N] [--quick]
 
-A configuration is a '+'-joined list of named levers (CONFIGS below) and literal deck settings,
-e.g. --configs default,cosine+eta0.03+tau0.05,cosine+flow.epochs=2048.
+`report` runs every study of STUDIES (finished runs in --out are reused: eqflow resumes) and
+writes bench/FIDELITY.md from bench/FIDELITY.template.md, stating the eqflow commit that made
+the runs, the date and the machine. --quick runs the same tables with tiny settings (one seed,
+16 epochs) into a scratch file: the suite runs it so the command keeps working.
 
-For every system and configuration it runs `eqflow run inputs/<system>.yaml` with the
-configuration's --set overrides plus the study's measurement settings (2,000 data points
-transported by RK4, dt 0.1, to T = 50, recorded every T = 10, MMD^2 with the fixed bandwidth
-0.5 of bench/FIDELITY.md rather than eqflow's default median heuristic), then
-prints one table row: MMD^2 at T = 10 and T = 50 with the noise floor (two disjoint data
-samples) and untrained random flows, for the ring the fraction of points still in
-1 <= r <= 2 and the mean radius (the data's in brackets), the fraction of integrations that
-stay bounded, the exact equilibrium residual on a held-out draw, and for lorenz the
-Lyapunov exponents (reference procedure; stable trajectories) and the field similarity.
-Runs already complete in the output are reused (eqflow resumes), so the study can be
-extended or rerun cheaply.
+`runs` prints one row per system x configuration (the ad-hoc study of earlier rounds). A
+configuration is a '+'-joined list of named levers (CONFIGS) and literal deck settings, e.g.
+--configs default,eta0+flow.t_count=2.
+
+Every run is `eqflow run DECK` with the configuration's --set overrides plus the study's
+measurement settings: 2,000 transported points, RK4 dt 0.1 to T = 50, recorded every T = 10;
+MMD^2 with the fixed bandwidth 0.5 on the built-in 2-D sets and lorenz (the paper's), the
+median-distance bandwidth (eqflow's default) on user data sets.
 """
 import argparse
 import concurrent.futures
+import datetime
 import os
+import platform
 import subprocess
 import sys
 
 import h5py
 import numpy as np
 
-# Each configuration: a name and the deck overrides it applies (levers of DESIGN.md 2).
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Named levers: deck overrides.
 CONFIGS = {
     "reference": ["preset=reference"],
     "default": [],
+    "eta0": ["analysis.langevin.eta=0"],
     "cosine": ["flow.lr_schedule=cosine"],
-    "unbiased": ["flow.divergence=unbiased", "flow.probes=10"],
-    "t0.1": ["flow.t=0.1"],
-    "t0.05": ["flow.t=0.05"],
-    "epochs4x": ["flow.epochs=4096"],
-    "cosine_epochs4x": ["flow.lr_schedule=cosine", "flow.epochs=4096"],
-    "norm_data": ["analysis.norm_statistics=data"],
-    "cosine_norm_data": ["flow.lr_schedule=cosine", "analysis.norm_statistics=data"],
-    "diffused_start": ["analysis.mmd.start=diffused"],
-    "cosine_epochs4x_diffused_start": ["flow.lr_schedule=cosine", "flow.epochs=4096",
-                                       "analysis.mmd.start=diffused"],
     "score_cosine": ["score.lr_schedule=cosine"],
+    "t_count2": ["flow.t_count=2"],
+    "t_count4": ["flow.t_count=4"],
+    "norm_data": ["analysis.norm_statistics=data"],
+    "norm_diffused": ["analysis.norm_statistics=diffused"],
+    "diffused_start": ["analysis.mmd.start=diffused"],
+    "fixed": ["select.enabled=false"],
+    "no_lyapunov": ["analysis.lyapunov.enabled=false", "analysis.spectrum.enabled=false"],
 }
-# Shorthands of the Langevin-corrected SDE's settings (analysis.langevin): etaX, tauX.
 for value in ("0.01", "0.03", "0.1", "0.3"):
     CONFIGS[f"eta{value}"] = [f"analysis.langevin.eta={value}"]
-for value in ("0.01", "0.02", "0.03", "0.04", "0.05", "0.1"):
+for value in ("0.02", "0.03", "0.04", "0.05"):
     CONFIGS[f"tau{value}"] = [f"analysis.langevin.tau={value}"]
 
 
 def overrides(config):
-    """Deck overrides of a configuration: '+'-joined names of CONFIGS or literal key=value
-    settings, e.g. cosine+score_cosine+eta0.03+analysis.langevin.tau=0.04."""
+    """Deck overrides of a '+'-joined configuration of CONFIGS names and key=value settings."""
     sets = []
     for part in config.split("+"):
         if part in CONFIGS:
@@ -68,107 +66,320 @@ def overrides(config):
     return sets
 
 
-MEASURE = ["analysis.mmd.points=2000", "analysis.mmd.dt=0.1", "analysis.mmd.steps=500",
-           "analysis.mmd.every=100", "analysis.mmd.bandwidth=0.5", "analysis.mmd.random_flows=4"]
+# User data sets of the selection study (made for it; no default was tuned on them).
+def blobs_2d(rng):
+    """Five anisotropic Gaussian blobs of unequal size and weight on a pentagon."""
+    n = 6000
+    k = rng.choice(5, size=n, p=[0.3, 0.25, 0.2, 0.15, 0.1])
+    angle = 2 * np.pi * k / 5
+    centre = 3 * np.c_[np.cos(angle), np.sin(angle)]
+    width = np.array([0.15, 0.3, 0.5, 0.25, 0.4])[k]
+    z = rng.standard_normal((n, 2)) * np.c_[width, 0.4 * width]
+    rot = np.stack([np.c_[np.cos(angle), -np.sin(angle)], np.c_[np.sin(angle), np.cos(angle)]], 1)
+    return centre + np.einsum("nij,nj->ni", rot, z)
 
 
-def run(eqflow, system, name, overrides, out, seeds, quick):
+def shell_3d(rng):
+    """A thin spherical shell (radius 1, radial noise 0.05), denser towards one pole."""
+    n = 6000
+    z = rng.uniform(-1, 1, n) ** 0.5 * 2 - 1  # density grows towards z = +1
+    phi = rng.uniform(0, 2 * np.pi, n)
+    r = 1 + 0.05 * rng.standard_normal(n)
+    s = np.sqrt(1 - z ** 2)
+    return r[:, None] * np.c_[s * np.cos(phi), s * np.sin(phi), z]
+
+
+def mixture_6d(rng):
+    """Three correlated Gaussian components in 6-D with random covariances."""
+    n, d = 6000, 6
+    k = rng.choice(3, size=n, p=[0.5, 0.3, 0.2])
+    means = rng.normal(0, 2.5, (3, d))
+    factors = [rng.normal(0, 1, (d, d)) * 0.5 for _ in range(3)]
+    z = rng.standard_normal((n, d))
+    return means[k] + np.einsum("nij,nj->ni", np.stack(factors)[k], z)
+
+
+DATASETS = {"blobs_2d": blobs_2d, "shell_3d": shell_3d, "mixture_6d": mixture_6d}
+BUILTIN = ("ring", "two_peaks", "two_moons", "lorenz")
+
+
+def deck_for(system, out):
+    """The deck of a built-in system, or a deck of a generated user data set."""
+    if system in BUILTIN:
+        return os.path.join(HERE, "..", "inputs", f"{system}.yaml")
+    path = os.path.join(out, "data", f"{system}.csv")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        x = DATASETS[system](np.random.default_rng(20261129))
+        np.savetxt(path + ".tmp", x, delimiter=",")
+        os.replace(path + ".tmp", path)
+    deck = os.path.join(out, "data", f"{system}.yaml")
+    with open(deck, "w") as f:
+        f.write(f"system: samples\ndata:\n  file: {os.path.abspath(path)}\n")
+    return deck
+
+
+def measure(system, quick):
+    sets = ["analysis.mmd.dt=0.1", "analysis.mmd.random_flows=4"]
+    if quick:
+        sets += ["analysis.mmd.points=128", "analysis.mmd.steps=40", "analysis.mmd.every=20",
+                 "analysis.mmd.random_flows=1", "score.epochs=16", "flow.epochs=16",
+                 "analysis.lyapunov.enabled=false", "analysis.spectrum.enabled=false",
+                 "select.score_epochs=[8, 16]", "select.horizon=2", "select.points=128"]
+    else:
+        sets += ["analysis.mmd.points=2000", "analysis.mmd.steps=500", "analysis.mmd.every=100"]
+    if system in BUILTIN:
+        sets.append("analysis.mmd.bandwidth=0.5")
+    return sets
+
+
+def run(eqflow, system, name, out, seeds, quick):
+    """One `eqflow run` (reused when complete); returns its output directory."""
     output = os.path.join(out, f"{system}_{name}")
-    sets = list(overrides) + MEASURE + [f"output={output}"]
+    sets = overrides(name) + measure(system, quick) + [f"output={output}"]
+    if quick:
+        # Fixed settings the selection would choose are not given by hand.
+        if system not in BUILTIN and "fixed" not in name and "reference" not in name:
+            sets = [s for s in sets if not s.startswith("score.epochs=")]
     if seeds:
         sets.append(f"experiments={seeds}")
-    if quick:
-        sets += ["score.epochs=64", "flow.epochs=64"]
-    cmd = [eqflow, "run", f"inputs/{system}.yaml", "--no-progress"]
+    cmd = [eqflow, "run", deck_for(system, out), "--no-progress"]
     for s in sets:
         cmd += ["--set", s]
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     with open(output + ".log", "w") as log:
-        subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, check=True)
+        done = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: see {output}.log")
     return output
 
 
-def summarise(system, name, output):
-    with h5py.File(os.path.join(output, "run.h5"), "r") as run:
-        summary = run["summary"]
-        t = summary["mmd/time"][()]
-        i10, i50 = int(np.argmin(abs(t - 10))), int(np.argmin(abs(t - 50)))
-        learned = summary["mmd/learned"][()]
-        row = {
-            "system": system, "config": name, "seeds": len(summary["seeds"][()]),
-            "mmd10": learned[:, i10].mean(), "mmd50": learned[:, i50].mean(),
-            "mmd50_worst": learned[:, i50].max(),
-            "floor": float(summary["mmd/noise_floor"][()]),
-            "random50": summary["mmd/random"][()][:, i50].mean(),
-        }
-        points = run["data/points"][()]
-        row["data_radius"] = float(np.hypot(points[:, 0], points[:, 1]).mean())
-        if "lyapunov" in summary:
-            row["lyapunov"] = summary["lyapunov/exponent"][()]
-            row["stable"] = summary["lyapunov/stable"][()]
-        if "similarity" in summary:
-            row["similarity"] = summary["similarity"][()].mean()
-        seeds = summary["seeds"][()]
-    bounded, annulus, radius, residual = [], [], [], []
+def read_run(output):
+    """Everything the tables need from one output directory, at T = 10 and the last time."""
+    r = {"output": output}
+    with h5py.File(os.path.join(output, "run.h5"), "r") as f:
+        s = f["summary"]
+        t = s["mmd/time"][()]
+        i10, last = int(np.argmin(abs(t - 10))), len(t) - 1
+        r["T"] = t[last]
+        learned = s["mmd/learned"][()]
+        r["seeds"] = len(s["seeds"][()])
+        r["learned10"], r["learned"] = learned[:, i10], learned[:, last]
+        r["pure"] = s["mmd/pure_flow"][()][:, last] if "mmd/pure_flow" in s else None
+        r["langevin_only"] = (s["mmd/langevin_only"][()][last] if "mmd/langevin_only" in s
+                              else None)
+        r["random"] = s["mmd/random"][()][:, last].mean() if "mmd/random" in s else np.nan
+        r["noise_floor"] = float(s["mmd/noise_floor"][()]) if "mmd/noise_floor" in s else np.nan
+        r["floor"] = float(s["mmd/diffusion_floor"][()])
+        r["floor_t"] = float(s["mmd/diffusion_floor"].attrs["t"])
+        r["bandwidth"] = float(s["mmd"].attrs["bandwidth"])
+        r["residual"] = np.nanmean(s["residual_heldout"][()]) if "residual_heldout" in s else None
+        if "similarity" in s:
+            r["similarity"] = np.nanmean(s["similarity"][()])
+        r["revision"] = f.attrs["gitRevision"]
+        r["revision"] = r["revision"].decode() if isinstance(r["revision"], bytes) else r["revision"]
+        data = f["data/points"][()]
+        r["data_radius"] = float(np.hypot(data[:, 0], data[:, 1]).mean())
+        if "selection" in f:
+            sel = f["selection"]
+            k = int(sel.attrs["chosen"])
+            r["chosen"] = (int(sel["score_epochs"][k]), float(sel["t"][k]), float(sel["eta"][k]))
+            r["candidates"] = len(sel["t"])
+        seeds = s["seeds"][()]
+    annulus, radius, pure_annulus = [], [], []
     for k in seeds:
-        with h5py.File(os.path.join(output, "seeds", f"seed_{k:06d}.h5"), "r") as f:
-            m = f["analysis/mmd"]
-            bounded.append(m["bounded"][i50])
+        with h5py.File(os.path.join(output, "seeds", f"seed_{k:06d}.h5"), "r") as g:
+            m = g["analysis/mmd"]
             if "annulus" in m:
-                annulus.append((m["annulus"][i10], m["annulus"][i50]))
-                radius.append(m["mean_radius"][i50])
-            if "analysis/residual_heldout" in f:
-                residual.append(f["analysis/residual_heldout"][()])
-    row["bounded50"] = float(np.mean(bounded))
+                annulus.append(m["annulus"][-1])
+                radius.append(m["mean_radius"][-1])
+            if "pure_flow_annulus" in m:
+                pure_annulus.append(m["pure_flow_annulus"][-1])
+            r["eta"], r["tau"] = float(m.attrs["langevin_eta"]), float(m.attrs["langevin_tau"])
+            r["t"] = float(g["flow"].attrs["t"])
     if annulus:
-        row["annulus10"] = float(np.mean([a for a, _ in annulus]))
-        row["annulus50"] = float(np.mean([b for _, b in annulus]))
-        row["radius50"] = float(np.mean(radius))
-    if residual:
-        row["residual"] = float(np.mean(residual))
-    return row
+        r["annulus"], r["radius"] = float(np.mean(annulus)), float(np.mean(radius))
+    if pure_annulus:
+        r["pure_annulus"] = float(np.mean(pure_annulus))
+    # The transport without the correction: the learned curve itself when eta = 0.
+    if r["pure"] is None and r["eta"] == 0:
+        r["pure"] = r["learned"]
+        r["pure_annulus"] = r.get("annulus")
+    return r
 
 
-def table(rows):
-    lines = ["| system | config | seeds | MMD^2 T=10 | MMD^2 T=50 (worst seed) | noise floor | "
-             "random flows T=50 | bounded T=50 | annulus T=10 / T=50 | mean radius T=50 (data) | "
-             "held-out residual | Lyapunov (min, mean; stable min) | field similarity |",
-             "|" + "---|" * 13]
-    for r in rows:
-        ann = (f"{r['annulus10']:.1%} / {r['annulus50']:.1%}" if "annulus10" in r else "-")
-        rad = (f"{r['radius50']:.3f} ({r['data_radius']:.3f})" if "radius50" in r else "-")
-        lyap = (f"{r['lyapunov'].min():+.4f}, {r['lyapunov'].mean():+.4f}; {int(r['stable'].min())}"
-                if "lyapunov" in r else "-")
-        sim = f"{r['similarity']:.3f}" if "similarity" in r else "-"
-        res = f"{r['residual']:.4f}" if "residual" in r else "-"
-        lines.append(f"| {r['system']} | {r['config']} | {r['seeds']} | {r['mmd10']:.5f} | "
-                     f"{r['mmd50']:.5f} ({r['mmd50_worst']:.5f}) | {r['floor']:.5f} | "
-                     f"{r['random50']:.3f} | {r['bounded50']:.1%} | {ann} | {rad} | {res} | "
-                     f"{lyap} | {sim} |")
+def spread(values):
+    """mean (median, worst) of per-seed values."""
+    v = np.asarray(values, dtype=float)
+    return f"{np.nanmean(v):.4f} ({np.nanmedian(v):.4f}, {np.nanmax(v):.4f})"
+
+
+def ratio(values, floor):
+    return f"{np.nanmean(values) / floor:.1f}x" if floor > 0 else "-"
+
+
+# ---- the tables of FIDELITY.md -------------------------------------------------------------
+
+def table_reproduce(rows):
+    lines = ["| configuration | seeds | MMD^2 T=10 | MMD^2 T=50: mean (median, worst) | "
+             "annulus T=50 | mean radius T=50 (data) | held-out residual | MMD^2(p, p_t) at t |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, r in rows:
+        lines.append(
+            f"| {name} | {r['seeds']} | {np.nanmean(r['learned10']):.5f} | {spread(r['learned'])} | "
+            f"{r.get('annulus', np.nan):.1%} | {r.get('radius', np.nan):.3f} ({r['data_radius']:.3f}) | "
+            f"{r['residual']:.4f} | {r['floor']:.4f} at {r['floor_t']:g} |")
     return "\n".join(lines)
+
+
+TARGET = {"ring": 2.0, "two_peaks": 2.0, "two_moons": 3.0}
+
+
+def table_shares(rows):
+    lines = ["| system | t | MMD^2(p, p_t) | pure flow: mean (median, worst) | pure / floor "
+             "(target) | Langevin alone (eta, tau) | both | reference preset (pure flow) | "
+             "random flows | noise floor | met |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for system, r, ref in rows:
+        target = TARGET.get(system)
+        pure = np.nanmean(r["pure"])
+        met = "-" if target is None else (
+            "yes" if pure <= target * r["floor"] and pure <= np.nanmean(ref["learned"]) else "no")
+        lines.append(
+            f"| {system} | {r['t']:g} | {r['floor']:.4f} | {spread(r['pure'])} | "
+            f"{ratio(r['pure'], r['floor'])} ({'%gx' % target if target else '-'}) | "
+            f"{r['langevin_only']:.4f} ({r['eta']:g}, {r['tau']:g}) | {spread(r['learned'])} | "
+            f"{spread(ref['learned'])} | {r['random']:.3f} | {r['noise_floor']:.5f} | {met} |")
+    return "\n".join(lines)
+
+
+def table_levers(rows):
+    lines = ["| system | lever (pure flow) | t | MMD^2(p, p_t) | MMD^2 T=50: mean (median, worst) | "
+             "/ floor | annulus T=50 | held-out residual |",
+             "|---|---|---|---|---|---|---|---|"]
+    for system, name, r in rows:
+        ann = f"{r['pure_annulus']:.1%}" if r.get("pure_annulus") is not None else "-"
+        lines.append(f"| {system} | {name} | {r['t']:g} | {r['floor']:.4f} | {spread(r['pure'])} | "
+                     f"{ratio(r['pure'], r['floor'])} | {ann} | {r['residual']:.4f} |")
+    return "\n".join(lines)
+
+
+def table_user(rows):
+    lines = ["| data set | settings | chosen (score epochs, t, eta) | MMD^2 T=10 | "
+             "MMD^2 T=50: mean (median, worst) | MMD^2(p, p_t) | random flows | Langevin alone | "
+             "noise floor | RBF bandwidth |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for system, name, r in rows:
+        chosen = ("%d, %g, %g (of %d)" % (*r["chosen"], r["candidates"]) if "chosen" in r
+                  else "-")
+        lo = f"{r['langevin_only']:.4f}" if r["langevin_only"] is not None else "-"
+        lines.append(f"| {system} | {name} | {chosen} | {np.nanmean(r['learned10']):.4f} | "
+                     f"{spread(r['learned'])} | {r['floor']:.4f} | {r['random']:.4f} | {lo} | "
+                     f"{r['noise_floor']:.5f} | {r['bandwidth']:.3g} |")
+    return "\n".join(lines)
+
+
+LEVERS = ["eta0", "eta0+t_count2", "eta0+norm_diffused", "eta0+flow.epochs=2048",
+          "eta0+flow.t=0.1"]
+USER_CONFIGS = {"fixed defaults (select off)": "fixed", "reference preset": "reference",
+                "chosen from a validation split (default)": "default"}
+
+
+def studies(quick):
+    """(system, configuration, seeds) of every run of the report."""
+    seeds = 1 if quick else 5
+    user_seeds = 1 if quick else 3
+    jobs = [("ring", "reference", seeds)]
+    for system in ("ring", "two_peaks", "two_moons"):
+        jobs += [(system, c, seeds) for c in ["default"] + LEVERS]
+        if system != "ring":
+            jobs.append((system, "reference", seeds))
+    jobs.append(("lorenz", "no_lyapunov+eta0.03+tau0.03", seeds))
+    jobs.append(("lorenz", "no_lyapunov+reference", seeds))
+    for system in DATASETS:
+        jobs += [(system, c, user_seeds) for c in USER_CONFIGS.values()]
+    return jobs
+
+
+def machine():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{platform.node() or 'this machine'}: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def report(args):
+    jobs = studies(args.quick)
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        outputs = dict(zip(jobs, pool.map(
+            lambda j: run(args.eqflow, j[0], j[1], args.out, j[2], args.quick), jobs)))
+    runs = {(s, c): read_run(o) for (s, c, _), o in outputs.items()}
+    revisions = sorted({r["revision"] for r in runs.values()})
+    tables = {
+        "reproduce": table_reproduce([
+            ("pure flow (eta 0), default training", runs[("ring", "eta0")]),
+            ("reference preset", runs[("ring", "reference")]),
+            ("eqflow defaults (Langevin eta 0.03, tau 0.03)", runs[("ring", "default")])]),
+        "shares": table_shares(
+            [(s, runs[(s, "default")], runs[(s, "reference")]) for s in ("ring", "two_peaks", "two_moons")]
+            + [("lorenz", runs[("lorenz", "no_lyapunov+eta0.03+tau0.03")],
+                runs[("lorenz", "no_lyapunov+reference")])]),
+        "levers": table_levers([(s, c, runs[(s, c)]) for s in ("ring", "two_peaks", "two_moons")
+                                for c in LEVERS]),
+        "user": table_user([(s, name, runs[(s, c)]) for s in DATASETS
+                            for name, c in USER_CONFIGS.items()]),
+    }
+    stamp = (f"Generated by `/usr/bin/python3 bench/fidelity.py report{' --quick' if args.quick else ''}` "
+             f"on {datetime.date.today().isoformat()} from runs of eqflow git "
+             f"{', '.join(revisions)}{' (MIXED: rerun with an empty --out)' if len(revisions) > 1 else ''}"
+             f" on {machine()}; {'one seed, 16 epochs (quick mode: not results)' if args.quick else '5 seeds per built-in system, 3 per user data set'}.")
+    with open(os.path.join(HERE, "FIDELITY.template.md")) as f:
+        text = f.read()
+    text = text.replace("{{stamp}}", stamp)
+    for name, body in tables.items():
+        text = text.replace("{{table:%s}}" % name, body)
+    missing = [line for line in text.splitlines() if "{{" in line]
+    if missing:
+        raise RuntimeError(f"template placeholders left: {missing}")
+    tmp = args.write + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, args.write)
+    print(f"wrote {args.write} ({len(runs)} runs, eqflow git {', '.join(revisions)})")
+    return 0
+
+
+def runs_table(args):
+    jobs = [(s, c) for s in args.systems.split(",") for c in args.configs.split(",")]
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        outputs = list(pool.map(lambda j: run(args.eqflow, j[0], j[1], args.out, args.seeds,
+                                              args.quick), jobs))
+    print(table_levers([(s, c, read_run(o)) for (s, c), o in zip(jobs, outputs)]))
+    return 0
 
 
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["report", "runs"])
     parser.add_argument("--systems", default="ring,two_peaks,two_moons")
-    parser.add_argument("--configs", default="reference,default,cosine")
+    parser.add_argument("--configs", default="eta0")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="out/fidelity")
     parser.add_argument("--eqflow", default="build/bin/eqflow")
     parser.add_argument("--seeds", type=int, default=0, help="experiments per run (0: deck's)")
-    parser.add_argument("--quick", action="store_true", help="64 + 64 epochs (a smoke run)")
+    parser.add_argument("--quick", action="store_true", help="tiny settings (a smoke run)")
+    parser.add_argument("--write", default=os.path.join(HERE, "FIDELITY.md"))
     args = parser.parse_args(argv)
-    try:
-        sets = {c: overrides(c) for c in args.configs.split(",")}
-    except KeyError as e:
-        parser.error(f"unknown config {e}; known: {', '.join(CONFIGS)} or key=value")
+    for c in args.configs.split(","):
+        try:
+            overrides(c)
+        except KeyError as e:
+            parser.error(f"unknown config {e}; known: {', '.join(CONFIGS)} or key=value")
     os.makedirs(args.out, exist_ok=True)
-    jobs = [(s, c) for s in args.systems.split(",") for c in args.configs.split(",")]
-    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        outputs = list(pool.map(lambda j: run(args.eqflow, j[0], j[1], sets[j[1]], args.out,
-                                              args.seeds, args.quick), jobs))
-    print(table([summarise(s, c, o) for (s, c), o in zip(jobs, outputs)]))
-    return 0
+    return report(args) if args.command == "report" else runs_table(args)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ enum Purpose : std::uint64_t {
   kSimilarity = 14,
   kResidual = 15,
   kNormStatistics = 16,
-  kLangevin = 17
+  kLangevin = 17,
+  kDiffusionFloor = 18
 };
 
 // `count` distinct random rows of the data (float64 on the device), skipping the first
@@ -95,11 +96,13 @@ View2<double> transport_start(const RunConfig& c, const diffusion::NoiseSchedule
 }
 
 // The Langevin correction of the transport (analysis.langevin): the run's score model in
-// float64 at diffusion time tau, with the noise stream `stream`. Inactive when eta = 0.
+// float64 at diffusion time tau, with the noise stream `stream`. Inactive when eta = 0; `pure`
+// makes it inactive whatever the deck's eta (the pure flow of a Langevin-corrected run).
 class Corrector {
  public:
-  Corrector(const RunConfig& c, diffusion::ScoreModel<float>& score, std::uint64_t stream)
-      : eta_(c.analysis.langevin.eta), noise_(stream, kLangevin) {
+  Corrector(const RunConfig& c, diffusion::ScoreModel<float>& score, std::uint64_t stream,
+            bool pure = false)
+      : eta_(pure ? 0.0 : c.analysis.langevin.eta), noise_(stream, kLangevin) {
     if (eta_ == 0) return;
     model_ = std::make_unique<diffusion::ScoreModel<double>>(
         score.dim(), static_cast<std::size_t>(c.score.hidden), score.schedule(), 0);
@@ -119,8 +122,7 @@ class Corrector {
 // the median pairwise distance of the transport start, which is the same cloud for every seed.
 double mmd_bandwidth(const RunConfig& c, const diffusion::NoiseSchedule& schedule,
                      const systems::Dataset& data) {
-  if (c.analysis.mmd.bandwidth != "median") return std::stod(c.analysis.mmd.bandwidth);
-  return dynamics::median_pairwise_distance<double>(transport_start(c, schedule, data));
+  return start_bandwidth(c, transport_start(c, schedule, data));
 }
 
 // The data sample x transported by RK4 under `field` (Langevin-corrected when eta > 0), measured
@@ -174,6 +176,36 @@ TransportCurves transport_curves(dynamics::VectorField<double>& field, const Vie
   return out;
 }
 
+}  // namespace
+
+double mmd_to_diffused(const RunConfig& c, const diffusion::NoiseSchedule& schedule,
+                       const View2<double>& x, const View2<double>& y, double sigma) {
+  View2<double> yt("eqflow::analysis::diffused", y.extent(0), y.extent(1));
+  Kokkos::deep_copy(yt, y);
+  diffuse_to_training_time(c, schedule, yt, 1.0, CounterRng(c.seed, kDiffusionFloor));
+  return dynamics::mmd2_rbf_two_sample<double>(x, yt, sigma);
+}
+
+double diffusion_floor(const RunConfig& c, const diffusion::NoiseSchedule& schedule,
+                       const systems::Dataset& data, double sigma) {
+  const auto held_out = held_out_dataset(c, data);
+  const std::size_t wanted = static_cast<std::size_t>(c.analysis.mmd.points);
+  View2<double> x, y;
+  if (held_out.n >= 2) {
+    const std::size_t n = std::min({wanted, data.n, held_out.n});
+    x = subset(data, n, c.seed, kDiffusionFloor);
+    y = subset(held_out, n, c.seed, kDiffusionFloor);
+  } else {  // samples: two disjoint halves of the rows
+    const std::size_t n = std::min(wanted, data.n / 2);
+    if (n < 2) return io::SeedResult::kNone;
+    x = subset(data, n, c.seed, kDiffusionFloor);
+    y = subset(data, n, c.seed, kDiffusionFloor, n);
+  }
+  return mmd_to_diffused(c, schedule, x, y, sigma);
+}
+
+namespace {
+
 void write_field_grid(dynamics::VectorField<double>& field, const systems::Dataset& data,
                       io::H5File& out) {
   const std::size_t g = 41;
@@ -219,9 +251,14 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, diffusion::ScoreMo
   nn::Model<double> model(make_flow_network<double>(c, d), 0);
   nn::copy_parameters(flow, model);
   nn::Mode mode = nn::Mode::Eval;
-  if (c.analysis.norm_statistics == "data") {
-    // Statistics of one batch of clean data points, then held fixed (Frozen).
+  if (c.analysis.norm_statistics != "running") {
+    // Statistics of one batch of clean data points ("data") or of those points diffused to the
+    // training time t ("diffused": the distribution the flow was trained on, with many more
+    // points than the running averages saw), then held fixed (Frozen).
     const auto x = subset(data, std::min<std::size_t>(data.n, 4096), c.seed, kNormStatistics);
+    if (c.analysis.norm_statistics == "diffused") {
+      diffuse_to_training_time(c, score.schedule(), x, 1.0, CounterRng(c.seed, kNormStatistics));
+    }
     View2<double> v("eqflow::analysis::norm_batch", x.extent(0), d);
     model.forward(x, v, nn::Mode::Train);
     mode = nn::Mode::Frozen;
@@ -322,6 +359,18 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, diffusion::ScoreMo
       out.set_attribute("/analysis/mmd/annulus", "description",
                         "fraction of the transported points with 1 <= r <= 2");
     }
+    if (a.langevin.eta > 0) {
+      // The same flow without the correction: the flow's own share of the result.
+      const auto pure = transport_curves(field, x, c, data, sigma, Corrector(c, score, key, true));
+      out.write("/analysis/mmd/pure_flow", pure.curve.mmd2);
+      out.set_attribute("/analysis/mmd/pure_flow", "description",
+                        "paired MMD^2 of the same flow transported without the Langevin "
+                        "correction (eta 0), on the same time grid");
+      if (!pure.annulus.empty()) {
+        out.write("/analysis/mmd/pure_flow_annulus", pure.annulus);
+        out.write("/analysis/mmd/pure_flow_mean_radius", pure.mean_radius);
+      }
+    }
   }
   if (a.similarity.enabled && is_lorenz_frame(c, data)) {
     auto truth = true_lorenz(data);
@@ -337,19 +386,39 @@ void analyse_flow(const RunConfig& c, nn::Model<float>& flow, diffusion::ScoreMo
   const auto held_out = held_out_dataset(c, data);
   if (held_out.n > 1) {
     const auto points = std::min<std::size_t>(held_out.n, 2048);
-    const auto x64 = subset(held_out, points, c.seed, kResidual);
-    View2<float> xt("eqflow::analysis::held_out", points, d),
-        s("eqflow::analysis::score", points, d);
-    Kokkos::deep_copy(xt, Kokkos::create_mirror_view_and_copy(MemSpace(), x64));
-    diffuse_to_training_time(c, score.schedule(), xt, 1.0, CounterRng(c.seed, kResidual));
-    score.score(xt, c.flow.t, s);
-    flow::EquilibriumLoss<float> exact(flow::DivergenceEstimator::Exact);
-    const double residual = exact.evaluate(flow, xt, s, CounterRng(), 0, nn::Mode::Train, false);
+    const double residual =
+        equilibrium_residual(c, flow, score, subset(held_out, points, c.seed, kResidual));
     out.write("/analysis/residual_heldout", residual);
     out.set_attribute("/analysis/residual_heldout", "description",
                       "mean (div v + v . s)^2, exact divergence, on a fresh draw of the system "
                       "diffused to the training time t (batch statistics of that batch)");
   }
+}
+
+double equilibrium_residual(const RunConfig& c, nn::Model<float>& flow,
+                            diffusion::ScoreModel<float>& score, const View2<double>& x) {
+  const std::size_t n = x.extent(0), d = x.extent(1);
+  View2<float> xt("eqflow::analysis::held_out", n, d), s("eqflow::analysis::score", n, d);
+  Kokkos::deep_copy(xt, Kokkos::create_mirror_view_and_copy(MemSpace(), x));
+  diffuse_to_training_time(c, score.schedule(), xt, 1.0, CounterRng(c.seed, kResidual));
+  score.score(xt, c.flow.t, s);
+  flow::EquilibriumLoss<float> exact(flow::DivergenceEstimator::Exact);
+  return exact.evaluate(flow, xt, s, CounterRng(), 0, nn::Mode::Train, false);
+}
+
+double transported_mmd(const RunConfig& c, nn::Model<float>& flow,
+                       diffusion::ScoreModel<float>& score, const systems::Dataset& data,
+                       const View2<double>& x, double sigma, std::uint64_t key) {
+  nn::Model<double> model(make_flow_network<double>(c, data.d), 0);
+  nn::copy_parameters(flow, model);
+  dynamics::ModelField<double> field(model, nn::Mode::Eval);
+  const auto curves = transport_curves(field, x, c, data, sigma, Corrector(c, score, key));
+  return curves.curve.mmd2.back();
+}
+
+double start_bandwidth(const RunConfig& c, const View2<double>& x) {
+  if (c.analysis.mmd.bandwidth != "median") return std::stod(c.analysis.mmd.bandwidth);
+  return dynamics::median_pairwise_distance<double>(x);
 }
 
 io::Baselines compute_baselines(const RunConfig& c, diffusion::ScoreModel<float>& score,
@@ -379,10 +448,18 @@ io::Baselines compute_baselines(const RunConfig& c, diffusion::ScoreModel<float>
     out.bandwidth_rule = a.mmd.bandwidth;
     const auto points = static_cast<std::size_t>(a.mmd.points);
     if (data.n >= 2 * points) {
+      // Two disjoint samples of the transported distribution (p, or p_t for start: diffused).
       const auto x = subset(data, points, c.seed, kNoiseFloor);
       const auto y = subset(data, points, c.seed, kNoiseFloor, points);
+      if (a.mmd.start == "diffused") {
+        const CounterRng noise(c.seed, kNoiseFloor);
+        diffuse_to_training_time(c, score.schedule(), x, 1.0, derive_stream(noise, 1, 0));
+        diffuse_to_training_time(c, score.schedule(), y, 1.0, derive_stream(noise, 2, 0));
+      }
       out.noise_floor = dynamics::mmd2_rbf_two_sample<double>(x, y, sigma);
     }
+    out.diffusion_floor = diffusion_floor(c, score.schedule(), data, sigma);
+    out.diffusion_floor_t = c.flow.t;
     if (a.langevin.eta > 0) {
       // The Langevin correction alone (v = 0): how much of the preservation is the flow's.
       dynamics::LinearField<double> zero(d, std::vector<double>(d * d, 0.0));

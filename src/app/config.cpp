@@ -49,6 +49,8 @@ RunConfig default_config(const std::string& system, const std::string& preset) {
     // the pure flow: 0.032 against 0.095; with the correction 0.019).
     c.flow.t = 0.1;
   }
+  // User data: t, eta and the score epochs are chosen from a validation split.
+  c.select.enabled = system == "samples" && preset == "eqflow";
   if (preset == "reference") {
     // The settings of the code behind the paper's results (DESIGN.md section 2): Hutchinson
     // with 10 probes, constant learning rates, the pure flow (RK4, no Langevin correction)

@@ -3,6 +3,7 @@
 #include "eqflow/app/deck.hpp"
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -10,6 +11,7 @@
 #include <functional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "eqflow/app/impl/setup.hpp"
 #include "eqflow/core/error.hpp"
@@ -57,6 +59,15 @@ class DeckReader {
       r_.fail(name, fmt::format("must be in [{}, {}], got {}", lo, hi, value));
     }
   }
+  //! Lists: every element within the scalar's constraint.
+  template <class T, class... Constraint>
+  void field(const std::string& name, std::vector<T>& values, Constraint... constraint) {
+    if (!r_.get_if_present(name, values)) return;
+    for (auto& v : values) {
+      T copy = v;
+      check(name, copy, constraint...);
+    }
+  }
   void choice(const std::string& name, std::string& value,
               const std::vector<std::string>& options) {
     if (r_.get_if_present(name, value) &&
@@ -102,13 +113,32 @@ class DeckReader {
   }
 
  private:
+  void check(const std::string& name, std::int64_t value, std::int64_t min) {
+    if (value < min) r_.fail(name, fmt::format("every element must be >= {}, got {}", min, value));
+  }
+  void check(const std::string& name, double value, Bound bound) {
+    if ((bound == Bound::Positive && !(value > 0)) ||
+        (bound == Bound::NonNegative && !(value >= 0))) {
+      r_.fail(name, fmt::format("every element must be {} 0, got {}",
+                                bound == Bound::Positive ? ">" : ">=", value));
+    }
+  }
+  void check(const std::string& name, double value, double lo, double hi) {
+    if (!(value >= lo && value <= hi)) {
+      r_.fail(name, fmt::format("every element must be in [{}, {}], got {}", lo, hi, value));
+    }
+  }
+
   io::YamlMapReader& r_;
 };
 
 // A setting's value as the resolved deck spells it.
 template <class T>
 std::string format_value(const T& value) {
-  if constexpr (std::is_same_v<T, bool>) {
+  if constexpr (std::is_same_v<T, std::vector<double>> ||
+                std::is_same_v<T, std::vector<std::int64_t>>) {
+    return fmt::format("[{}]", fmt::join(value, ", "));
+  } else if constexpr (std::is_same_v<T, bool>) {
     return value ? "true" : "false";
   } else if constexpr (std::is_same_v<T, std::string>) {
     YAML::Emitter out;
@@ -141,6 +171,12 @@ class DeckWriter : public ChoicesAsFields<DeckWriter> {
     out_ << YAML::Key << name << YAML::Value;
     if constexpr (std::is_same_v<T, std::string>) {
       out_ << YAML::DoubleQuoted << value;
+    } else if constexpr (std::is_same_v<T, std::vector<std::int64_t>>) {
+      out_ << YAML::Flow << value;
+    } else if constexpr (std::is_same_v<T, std::vector<double>>) {
+      out_ << YAML::Flow << YAML::BeginSeq;
+      for (double v : value) out_ << format_value(v);
+      out_ << YAML::EndSeq;
     } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
       out_ << value;
     } else {
@@ -271,7 +307,8 @@ class RuleChecker {
 // The score model is evaluated at diffusion time t: its scale 1 / sqrt(1 - alpha_bar) must be
 // finite at t's step.
 void check_score_time(const RuleChecker& rules, const RunConfig& c,
-                      const diffusion::NoiseSchedule& schedule, const std::string& key, double t) {
+                      const diffusion::NoiseSchedule& schedule, const std::string& key, double t,
+                      const std::vector<std::string>& related = {}) {
   const int i = schedule.index(t);
   if (1.0 - schedule.alpha_bar(i) > 0.0) return;
   int first = i;
@@ -283,7 +320,11 @@ void check_score_time(const RuleChecker& rules, const RunConfig& c,
                   "use a time >= {}/{} = {} or score.schedule_delta > 0",
                   t, i, c.score.diffusion_steps, c.score.schedule_delta, first,
                   schedule.steps() - 1, std::ceil(1e6 * first / (schedule.steps() - 1)) / 1e6),
-      {"score.schedule_delta", "score.diffusion_steps"});
+      [&] {
+        std::vector<std::string> keys = {"score.schedule_delta", "score.diffusion_steps"};
+        keys.insert(keys.end(), related.begin(), related.end());
+        return keys;
+      }());
 }
 
 Deck read_tree(YAML::Node root, const std::string& source,
@@ -379,8 +420,33 @@ void validate(const Deck& deck) {
   }
   // Every time at which the score is evaluated: the flow's training time, the Langevin tau.
   check_score_time(rules, c, schedule, "flow.t", c.flow.t);
+  if (c.flow.t_count > 1) {
+    check_score_time(rules, c, schedule, "flow.t_count",
+                     c.flow.t / static_cast<double>(c.flow.t_count));
+  }
   if (a.langevin.eta > 0) {
     check_score_time(rules, c, schedule, "analysis.langevin.tau", a.langevin.tau);
+  }
+  if (c.select.enabled) {
+    // A chosen setting given another value than its default would be silently replaced.
+    const RunConfig defaults = default_config(c.system, c.preset);
+    for (const auto& [key, list, differs] :
+         {std::tuple<std::string, std::string, bool>{"flow.t", "select.t",
+                                                     c.flow.t != defaults.flow.t},
+          {"analysis.langevin.eta", "select.eta", a.langevin.eta != defaults.analysis.langevin.eta},
+          {"score.epochs", "select.score_epochs", c.score.epochs != defaults.score.epochs}}) {
+      if (differs && deck.given.count(key)) {
+        rules.fail(key,
+                   fmt::format("is chosen from a validation split while select.enabled is true "
+                               "({}); list the candidates in {} or set select.enabled: false",
+                               rules.where("select.enabled"), list));
+      }
+    }
+    for (const double t : c.select.t) check_score_time(rules, c, schedule, "select.t", t);
+    const auto& etas = c.select.eta;
+    if (std::any_of(etas.begin(), etas.end(), [](double e) { return e > 0; })) {
+      check_score_time(rules, c, schedule, "analysis.langevin.tau", a.langevin.tau, {"select.eta"});
+    }
   }
 
   if (c.system == "samples") {
@@ -426,6 +492,13 @@ DataShape validate_data(const Deck& deck) {
     shape.origin = fmt::format("{} points generated", data.n);
   }
   const std::string points_key = c.system == "samples" ? "data.file" : "data.points";
+  if (c.flow.t_count > std::min<std::int64_t>(c.flow.batch, static_cast<std::int64_t>(data.n))) {
+    rules.fail("flow.t_count",
+               fmt::format("{} training times need at least as many points per flow batch ({})",
+                           c.flow.t_count,
+                           std::min<std::int64_t>(c.flow.batch, static_cast<std::int64_t>(data.n))),
+               {"flow.batch"});
+  }
   for (const auto& [key, batch] :
        {std::pair<std::string, std::int64_t>{"score.batch", c.score.batch},
         std::pair<std::string, std::int64_t>{"flow.batch", c.flow.batch}}) {
@@ -435,6 +508,16 @@ DataShape validate_data(const Deck& deck) {
           fmt::format("{} ({}) is larger than the {} data points ({}: {}); use {} <= {}", batch,
                       rules.where(key), data.n, points_key, shape.origin, key, data.n),
           {points_key});
+    }
+  }
+  if (c.select.enabled) {
+    const auto held = static_cast<std::size_t>(c.select.validation * static_cast<double>(data.n));
+    if (held < 4 || data.n - held < 4) {
+      rules.fail("select.validation",
+                 fmt::format("{} of {} points ({}) leaves {} for validation and {} for "
+                             "training; need at least 4 each (or select.enabled: false)",
+                             c.select.validation, data.n, shape.origin, held, data.n - held),
+                 {points_key});
     }
   }
   return shape;

@@ -100,11 +100,13 @@ std::string json_seed(const io::SeedResult& r) {
   return fmt::format(
       "{{\"seed\": {}, \"analyses\": [{}], \"final_loss\": {}, \"lyapunov\": {}, "
       "\"lyapunov_speed\": {}, \"stable_trajectories\": {}, \"spectrum\": {}, "
-      "\"mmd_time\": {}, \"mmd\": {}, \"similarity\": {}, \"residual_heldout\": {}}}",
+      "\"mmd_time\": {}, \"mmd\": {}, \"mmd_pure_flow\": {}, \"similarity\": {}, "
+      "\"residual_heldout\": {}}}",
       r.seed, fmt::join(analyses, ", "), json_number(r.final_loss), json_number(r.lyapunov),
       json_number(r.lyapunov_speed), json_number(r.lyapunov_stable), json_numbers(r.spectrum),
       r.mmd_time.empty() ? "null" : json_number(r.mmd_time.back()),
-      r.mmd.empty() ? "null" : json_number(r.mmd.back()), json_number(r.similarity),
+      r.mmd.empty() ? "null" : json_number(r.mmd.back()),
+      r.mmd_pure.empty() ? "null" : json_number(r.mmd_pure.back()), json_number(r.similarity),
       json_number(r.residual));
 }
 
@@ -125,10 +127,12 @@ std::string json_summary(const io::Summary& s) {
   for (const auto& c : s.baselines.random_mmd) random.push_back(last(c));
   return fmt::format(
       "\"experiments\": {}, \"complete_seeds\": {}, \"missing_seeds\": [{}], \"seeds\": [{}], "
-      "\"baselines\": {{\"mmd_bandwidth\": {}, \"mmd_noise_floor\": {}, \"mmd_random_final\": "
+      "\"baselines\": {{\"mmd_bandwidth\": {}, \"mmd_noise_floor\": {}, "
+      "\"mmd_diffusion_floor\": {}, \"mmd_diffusion_floor_t\": {}, \"mmd_random_final\": "
       "{}, \"mmd_langevin_only_final\": {}, \"similarity_random\": {}}}",
       s.experiments, s.seeds.size(), fmt::join(missing_seeds(s), ", "), fmt::join(seeds, ", "),
       json_number(s.baselines.bandwidth), json_number(s.baselines.noise_floor),
+      json_number(s.baselines.diffusion_floor), json_number(s.baselines.diffusion_floor_t),
       json_numbers(random), json_number(last(s.baselines.langevin_only)),
       json_numbers(s.baselines.random_similarity));
 }
@@ -145,7 +149,7 @@ std::string format_summary(const io::Summary& s) {
   out += "\n";
   for (const auto& r : s.seeds) out += seed_line(r) + "\n";
 
-  std::vector<double> lyap, mmd, similarity;
+  std::vector<double> lyap, mmd, pure, similarity;
   std::size_t lyap_ran = 0, positive = 0;
   for (const auto& r : s.seeds) {
     if (r.ran("lyapunov")) {
@@ -154,6 +158,7 @@ std::string format_summary(const io::Summary& s) {
       positive += has(r.lyapunov) && r.lyapunov > 0;
     }
     if (r.ran("mmd") && !r.mmd.empty()) mmd.push_back(r.mmd.back());
+    if (r.ran("mmd") && !r.mmd_pure.empty()) pure.push_back(r.mmd_pure.back());
     if (r.ran("similarity")) similarity.push_back(r.similarity);
   }
   if (lyap_ran > 0) {
@@ -171,6 +176,16 @@ std::string format_summary(const io::Summary& s) {
     std::vector<std::string> parts;
     if (!mmd.empty())
       parts.push_back(fmt::format("learned flows {}", describe_spread(spread(mmd))));
+    if (!pure.empty()) {
+      parts.push_back(
+          fmt::format("the same flows without the correction {}", describe_spread(spread(pure))));
+    }
+    if (has(b.diffusion_floor)) {
+      parts.push_back(
+          fmt::format("MMD^2(p, p_t) at t = {:.3g} {:.4g} (a flow keeping p_t "
+                      "exactly: up to ~4x that)",
+                      b.diffusion_floor_t, b.diffusion_floor));
+    }
     if (has(b.noise_floor)) parts.push_back(fmt::format("noise floor {:.4g}", b.noise_floor));
     if (!random.empty()) {
       parts.push_back(fmt::format("untrained random flows {}", describe_spread(spread(random))));
@@ -230,6 +245,22 @@ std::string describe_output(const std::string& path, bool json) {
     const auto loss = f.read_doubles("/score/loss");
     out += fmt::format("score model: {} epochs{}\n", loss.size(),
                        loss.empty() ? "" : fmt::format(", final loss {:.4g}", loss.back()));
+  }
+  if (!seed_file) {
+    const auto sel = io::read_selection(f);
+    if (!sel.empty()) {
+      out += fmt::format(
+          "settings chosen on {} validation points (paired MMD^2 after T = {:g}; floor: "
+          "MMD^2(p, p_t)):\n",
+          sel.validation_points, sel.horizon);
+      for (std::size_t i = 0; i < sel.t.size(); ++i) {
+        out += fmt::format(
+            "  score {:>5} epochs  t {:<5g} eta {:<5g} MMD^2 {:<10.4g} floor "
+            "{:<10.4g} residual {:.4g}{}\n",
+            sel.score_epochs[i], sel.t[i], sel.eta[i], sel.mmd2[i], sel.floor[i], sel.residual[i],
+            i == sel.chosen ? "  <- chosen" : "");
+      }
+    }
   }
   if (seed_file) {
     const auto r = io::read_seed_result(path);

@@ -13,6 +13,7 @@
 #include "eqflow/app/deck.hpp"
 #include "eqflow/app/describe.hpp"
 #include "eqflow/app/impl/analysis.hpp"
+#include "eqflow/app/impl/selection.hpp"
 #include "eqflow/app/impl/setup.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/log.hpp"
@@ -59,22 +60,9 @@ void on_root(const parallel::Comm& comm, const std::function<void()>& body) {
   if (!error.empty()) throw Error(error);
 }
 
-View2<float> to_device(const systems::Dataset& data) {
-  View2<float> out("eqflow::data", data.n, data.d);
-  auto h = Kokkos::create_mirror_view(out);
-  for (std::size_t i = 0; i < data.n * data.d; ++i)
-    h.data()[i] = static_cast<float>(data.values[i]);
-  Kokkos::deep_copy(out, h);
-  return out;
-}
-
 io::ScoreArchitecture score_architecture(const RunConfig& c, std::size_t d) {
   return {d, static_cast<std::size_t>(c.score.hidden), c.score.diffusion_steps,
           c.score.schedule_delta};
-}
-
-std::uint64_t score_seed(const RunConfig& c) {
-  return mix64(c.seed ^ 0x53636f7265ull);
 }
 
 // The stored run must have been made with this deck's data, score and flow settings for its
@@ -92,55 +80,52 @@ void check_reusable(const io::H5File& file, const RunConfig& c) {
   }
 }
 
-// Score stage (rank 0): reuse the model stored in run.h5, or train it and write run.h5 (once).
-void train_or_load_score(const RunConfig& c, const io::RunDirectory& dir,
-                         const systems::Dataset& data, diffusion::ScoreModel<float>& score,
-                         bool progress) {
+// Score stage (rank 0): reuse the model stored in run.h5, or choose the settings (deck section
+// select), train the score model with them and write run.h5 (once). `deck` is the run's deck
+// (its identity), returned with the chosen settings applied.
+RunConfig train_or_load_score(const RunConfig& deck, const io::RunDirectory& dir,
+                              const systems::Dataset& data, diffusion::ScoreModel<float>& score,
+                              bool progress) {
   if (fs::exists(dir.run_file())) {
-    const auto record = io::read_score(io::H5File::open(dir.run_file()), score.model());
+    const auto file = io::H5File::open(dir.run_file());
+    const auto record = io::read_score(file, score.model());
     log::info("score model: reusing {} ({} epochs)", dir.run_file(), record.loss.size());
-    return;
+    return impl::apply_selection(deck, io::read_selection(file));
   }
-  diffusion::ScoreTrainingSettings s;
-  s.epochs = c.score.epochs;
-  s.batch = c.score.batch;
-  s.lr = c.score.lr;
-  s.cosine_lr = c.score.lr_schedule == "cosine";
-  s.weight_decay = c.score.weight_decay;
+  io::SelectionRecord selection;
+  if (deck.select.enabled) {
+    ScopedRegion region("eqflow::stage::select");
+    selection = impl::select_settings(deck, data);
+  }
+  const RunConfig c = impl::apply_selection(deck, selection);
+  const auto s = impl::score_training(c);
   ProgressReporter bar("score epochs", c.score.epochs, progress);
   io::ScoreRecord record;
   record.arch = score_architecture(c, data.d);
-  record.loss = score.train(to_device(data), s, CounterRng(score_seed(c), 1),
+  record.loss = score.train(impl::to_device(data), s, CounterRng(impl::score_seed(c), 1),
                             [&](std::int64_t epoch, double loss) {
                               bar.update(epoch + 1, fmt::format("loss {:.4f}", loss));
                             });
   bar.finish(record.loss.empty() ? "" : fmt::format("loss {:.4f}", record.loss.back()));
   if (c.score.samples > 0) {
-    auto x = score.sample(static_cast<std::size_t>(c.score.samples), CounterRng(score_seed(c), 2),
-                          static_cast<int>(c.score.sampling_end));
+    auto x =
+        score.sample(static_cast<std::size_t>(c.score.samples), CounterRng(impl::score_seed(c), 2),
+                     static_cast<int>(c.score.sampling_end));
     auto h = Kokkos::create_mirror_view_and_copy(HostSpace(), x);
     record.samples.assign(h.data(), h.data() + h.size());
   }
-  io::write_run_file(dir, identity(c, data.d), data, score.model(), record);
+  io::write_run_file(dir, identity(deck, data.d), data, score.model(), record, selection);
+  return c;
 }
 
 // One flow seed: train (resuming from a checkpoint), analyse, write atomically.
-void run_seed(const RunConfig& c, const io::RunDirectory& dir, std::int64_t seed,
-              const systems::Dataset& data, const View2<float>& device_data,
+void run_seed(const RunConfig& c, const io::RunIdentity& id, const io::RunDirectory& dir,
+              std::int64_t seed, const systems::Dataset& data, const View2<float>& device_data,
               diffusion::ScoreModel<float>& score, bool progress) {
   const std::size_t d = data.d;
   const auto arch = impl::flow_architecture(c, d);
   nn::Model<float> flow(nn::make_flow_network<float>(arch), impl::flow_seed(c, seed));
-  flow::FlowTrainingSettings s;
-  s.epochs = c.flow.epochs;
-  s.batch = c.flow.batch;
-  s.lr = c.flow.lr;
-  s.cosine_lr = c.flow.lr_schedule == "cosine";
-  s.weight_decay = c.flow.weight_decay;
-  s.estimator = flow::parse_divergence_estimator(impl::resolved_divergence(c, d));
-  s.probes = static_cast<int>(c.flow.probes);
-  s.t = c.flow.t;
-  flow::FlowTrainer<float> trainer(flow, score, device_data, s,
+  flow::FlowTrainer<float> trainer(flow, score, device_data, impl::flow_training(c, d),
                                    CounterRng(impl::flow_seed(c, seed), 7));
   const std::string ckpt = dir.checkpoint_file(seed);
   if (fs::exists(ckpt)) {
@@ -162,9 +147,9 @@ void run_seed(const RunConfig& c, const io::RunDirectory& dir, std::int64_t seed
   const auto& history = trainer.loss_history();
   bar.finish(history.empty() ? "" : fmt::format("loss {:.4g}", history.back()));
 
-  auto file =
-      io::create_seed_file(dir.seed_file(seed), identity(c, d), seed, flow, arch,
-                           {impl::resolved_divergence(c, d), c.flow.t, c.flow.epochs}, history);
+  auto file = io::create_seed_file(
+      dir.seed_file(seed), id, seed, flow, arch,
+      {impl::resolved_divergence(c, d), c.flow.t, c.flow.epochs, c.flow.t_count}, history);
   impl::analyse_flow(c, flow, score, data, seed, file);
   file.commit();
   std::error_code ignored;
@@ -173,8 +158,9 @@ void run_seed(const RunConfig& c, const io::RunDirectory& dir, std::int64_t seed
 
 // Summary (rank 0): every complete seed file of the deck's experiments, with the baselines,
 // into summary.h5 (run.h5 links to it and is not rewritten).
-std::int64_t write_summary(const RunConfig& c, const io::RunDirectory& dir,
-                           const systems::Dataset& data, diffusion::ScoreModel<float>& score) {
+std::int64_t write_summary(const RunConfig& c, const io::RunIdentity& id,
+                           const io::RunDirectory& dir, const systems::Dataset& data,
+                           diffusion::ScoreModel<float>& score) {
   io::Summary summary;
   summary.experiments = c.experiments;
   for (std::int64_t k = 0; k < c.experiments; ++k) {
@@ -182,7 +168,7 @@ std::int64_t write_summary(const RunConfig& c, const io::RunDirectory& dir,
     if (fs::exists(path)) summary.seeds.push_back(io::read_seed_result(path));
   }
   summary.baselines = impl::compute_baselines(c, score, data);
-  io::write_summary(dir, identity(c, data.d), summary);
+  io::write_summary(dir, id, summary);
   log::info("summary: {} of {} seeds complete in {}\n{}", summary.seeds.size(), c.experiments,
             dir.summary_file(), format_summary(summary));
   return static_cast<std::int64_t>(summary.seeds.size());
@@ -212,19 +198,26 @@ std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
   comm.barrier();
   log::info("data: {} points in {} dimensions{}", data.n, data.d,
             data.normalised ? " (normalised per axis)" : "");
-  const auto device_data = to_device(data);
+  const auto device_data = impl::to_device(data);
 
   // Stage 2: score model (rank 0 trains or reuses; everyone reads run.h5).
   diffusion::ScoreModel<float> score(
       data.d, static_cast<std::size_t>(config.score.hidden),
       diffusion::NoiseSchedule::cosine(static_cast<int>(config.score.diffusion_steps),
                                        config.score.schedule_delta),
-      score_seed(config));
+      impl::score_seed(config));
+  // The settings the run uses: the deck's, or those chosen from a validation split.
+  RunConfig used = config;
   on_root(comm, [&] {
     ScopedRegion region("eqflow::stage::score");
-    train_or_load_score(config, dir, data, score, progress);
+    used = train_or_load_score(config, dir, data, score, progress);
   });
-  if (!comm.is_root()) io::read_score(io::H5File::open(dir.run_file()), score.model());
+  if (!comm.is_root()) {
+    const auto file = io::H5File::open(dir.run_file());
+    io::read_score(file, score.model());
+    used = impl::apply_selection(config, io::read_selection(file));
+  }
+  const io::RunIdentity id = identity(config, data.d);
 
   // Stage 3: flows, seeds spread over ranks; a failed seed is reported, the others go on.
   const std::int64_t last = options.last_seed < 0 ? config.experiments : options.last_seed;
@@ -241,7 +234,7 @@ std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
     }
     try {
       ScopedRegion region("eqflow::stage::flow_seed");
-      run_seed(config, dir, seed, data, device_data, score, progress);
+      run_seed(used, id, dir, seed, data, device_data, score, progress);
       trained[0] += 1;
     } catch (const std::exception& e) {
       log::error("seed {} failed: {}", seed, e.what());
@@ -260,7 +253,7 @@ std::int64_t run_pipeline(const RunConfig& config, const parallel::Comm& comm,
   std::int64_t complete = 0;
   on_root(comm, [&] {
     ScopedRegion region("eqflow::stage::summary");
-    complete = write_summary(config, dir, data, score);
+    complete = write_summary(used, id, dir, data, score);
   });
   log::info("done in {}", format_duration(timer.host_seconds()));
   if (failures[0] > 0) throw Error(fmt::format("{} seed(s) failed (see the log)", failures[0]));

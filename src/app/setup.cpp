@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "eqflow/app/impl/setup.hpp"
+#include "eqflow/core/batching.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/rng.hpp"
 #include "eqflow/io/matrix_file.hpp"
@@ -57,6 +58,61 @@ systems::Dataset held_out_dataset(const RunConfig& c, const systems::Dataset& da
   fresh.scale = data.scale;
   fresh.normalised = data.normalised;
   return fresh;
+}
+
+std::pair<systems::Dataset, systems::Dataset> split_rows(const systems::Dataset& data,
+                                                         double fraction, std::uint64_t seed) {
+  const auto held = static_cast<std::size_t>(fraction * static_cast<double>(data.n));
+  const auto perm = random_permutation(data.n, CounterRng(seed, 0x53706c6974ull));
+  std::pair<systems::Dataset, systems::Dataset> out{data, data};
+  auto& [validation, training] = out;
+  validation.n = held;
+  training.n = data.n - held;
+  validation.values.resize(validation.n * data.d);
+  training.values.resize(training.n * data.d);
+  for (std::size_t i = 0; i < data.n; ++i) {
+    auto& part = i < held ? validation : training;
+    const std::size_t row = i < held ? i : i - held;
+    for (std::size_t j = 0; j < data.d; ++j) part.values[row * data.d + j] = data.at(perm[i], j);
+  }
+  return out;
+}
+
+diffusion::ScoreTrainingSettings score_training(const RunConfig& c) {
+  diffusion::ScoreTrainingSettings s;
+  s.epochs = c.score.epochs;
+  s.batch = c.score.batch;
+  s.lr = c.score.lr;
+  s.cosine_lr = c.score.lr_schedule == "cosine";
+  s.weight_decay = c.score.weight_decay;
+  return s;
+}
+
+flow::FlowTrainingSettings flow_training(const RunConfig& c, std::size_t d) {
+  flow::FlowTrainingSettings s;
+  s.epochs = c.flow.epochs;
+  s.batch = c.flow.batch;
+  s.lr = c.flow.lr;
+  s.cosine_lr = c.flow.lr_schedule == "cosine";
+  s.weight_decay = c.flow.weight_decay;
+  s.estimator = flow::parse_divergence_estimator(resolved_divergence(c, d));
+  s.probes = static_cast<int>(c.flow.probes);
+  s.t = c.flow.t;
+  s.t_count = static_cast<int>(c.flow.t_count);
+  return s;
+}
+
+std::uint64_t score_seed(const RunConfig& c) {
+  return mix64(c.seed ^ 0x53636f7265ull);
+}
+
+View2<float> to_device(const systems::Dataset& data) {
+  View2<float> out("eqflow::data", data.n, data.d);
+  auto h = Kokkos::create_mirror_view(out);
+  for (std::size_t i = 0; i < data.n * data.d; ++i)
+    h.data()[i] = static_cast<float>(data.values[i]);
+  Kokkos::deep_copy(out, h);
+  return out;
 }
 
 nn::FlowArchitecture flow_architecture(const RunConfig& c, std::size_t d) {

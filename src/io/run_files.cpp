@@ -233,8 +233,56 @@ systems::Dataset read_dataset(const H5File& file) {
 
 // ------------------------------------------------------------------------------- run file
 
+namespace {
+
+void write_selection(H5File& file, const SelectionRecord& s) {
+  file.write("/selection/score_epochs", s.score_epochs);
+  file.write("/selection/t", s.t);
+  file.write("/selection/eta", s.eta);
+  file.write("/selection/mmd2", s.mmd2);
+  file.write("/selection/residual", s.residual);
+  file.write("/selection/floor", s.floor);
+  file.write("/selection/score_loss", s.score_loss);
+  file.set_attribute("/selection", "chosen", static_cast<std::int64_t>(s.chosen));
+  file.set_attribute("/selection", "horizon", s.horizon);
+  file.set_attribute("/selection", "bandwidth", s.bandwidth);
+  file.set_attribute("/selection", "validation_points", s.validation_points);
+  file.set_attribute("/selection", "training_points", s.training_points);
+  file.set_attribute(
+      "/selection", "description",
+      "settings chosen from a validation split (deck section select): one row per candidate "
+      "(score_epochs, t, eta); mmd2: paired MMD^2 (RBF sigma `bandwidth`) between the "
+      "validation points and their images after `horizon` under the candidate's flow (seed 0, "
+      "trained on the other rows) with the Langevin correction eta; residual: exact "
+      "equilibrium residual on the validation points diffused to t; floor: two-sample "
+      "MMD^2(p, p_t), validation points against training points diffused to t; score_loss: "
+      "final denoising loss; row `chosen` (smallest mmd2) is what the run uses");
+}
+
+}  // namespace
+
+SelectionRecord read_selection(const H5File& f) {
+  SelectionRecord s;
+  if (!f.exists("/selection")) return s;
+  s.score_epochs = f.read_ints("/selection/score_epochs");
+  s.t = f.read_doubles("/selection/t");
+  s.eta = f.read_doubles("/selection/eta");
+  s.mmd2 = f.read_doubles("/selection/mmd2");
+  s.residual = f.read_doubles("/selection/residual");
+  s.floor = f.read_doubles("/selection/floor");
+  s.score_loss = f.read_doubles("/selection/score_loss");
+  s.chosen = static_cast<std::size_t>(f.attribute_int("/selection", "chosen"));
+  s.horizon = f.attribute_double("/selection", "horizon");
+  s.bandwidth = f.attribute_double("/selection", "bandwidth");
+  s.validation_points = f.attribute_int("/selection", "validation_points");
+  s.training_points = f.attribute_int("/selection", "training_points");
+  if (s.chosen >= s.t.size()) throw IoError(f.path(), "/selection: chosen row out of range");
+  return s;
+}
+
 void write_run_file(const RunDirectory& dir, const RunIdentity& id, const systems::Dataset& data,
-                    const nn::Model<float>& score, const ScoreRecord& record) {
+                    const nn::Model<float>& score, const ScoreRecord& record,
+                    const SelectionRecord& selection) {
   auto file = H5File::create(dir.run_file());
   write_identity(file, "eqflow.run", id);
   write_dataset(file, data);
@@ -246,6 +294,7 @@ void write_run_file(const RunDirectory& dir, const RunIdentity& id, const system
                {record.samples.size() / record.arch.dim, record.arch.dim});
     file.set_attribute("/score/samples", "description", "deterministic DDIM samples");
   }
+  if (!selection.empty()) write_selection(file, selection);
   file.link_external("/summary", fs::path(dir.summary_file()).filename().string(), "/summary");
   file.commit();
 }
@@ -307,6 +356,7 @@ H5File create_seed_file(const std::string& path, const RunIdentity& id, std::int
   file.set_attribute("/flow", "divergence", training.divergence);
   file.set_attribute("/flow", "t", training.t);
   file.set_attribute("/flow", "epochs", training.epochs);
+  file.set_attribute("/flow", "t_count", training.t_count);
   return file;
 }
 
@@ -340,6 +390,7 @@ SeedResult read_seed_result(const std::string& path) {
   if (r.ran("mmd")) {
     r.mmd_time = f.read_doubles("/analysis/mmd/time");
     r.mmd = f.read_doubles("/analysis/mmd/learned");
+    if (f.exists("/analysis/mmd/pure_flow")) r.mmd_pure = f.read_doubles("/analysis/mmd/pure_flow");
   }
   return r;
 }
@@ -418,6 +469,19 @@ void write_summary(const RunDirectory& dir, const RunIdentity& id, const Summary
       }
       file.write("/summary/mmd/learned", learned, {s, grid.size()});
     }
+    if (std::any_of(seeds.begin(), seeds.end(),
+                    [](const SeedResult& r) { return !r.mmd_pure.empty(); })) {
+      std::vector<double> pure;
+      for (const auto& r : seeds) {
+        const auto row = r.mmd_pure.empty() ? std::vector<double>(grid.size(), SeedResult::kNone)
+                                            : on_grid(grid, {r.mmd_time, r.mmd_pure});
+        pure.insert(pure.end(), row.begin(), row.end());
+      }
+      file.write("/summary/mmd/pure_flow", pure, {s, grid.size()});
+      file.set_attribute("/summary/mmd/pure_flow", "description",
+                         "the learned flows transported without the Langevin correction (NaN "
+                         "for seeds run without one)");
+    }
     if (!b.random_mmd.empty()) {
       std::vector<double> random;
       for (const auto& c : b.random_mmd) {
@@ -443,6 +507,15 @@ void write_summary(const RunDirectory& dir, const RunIdentity& id, const Summary
     file.set_attribute("/summary/mmd/noise_floor", "description",
                        "unbiased two-sample MMD^2 between two disjoint random data samples of the "
                        "same size");
+  }
+  if (!std::isnan(b.diffusion_floor)) {
+    file.write("/summary/mmd/diffusion_floor", b.diffusion_floor);
+    file.set_attribute("/summary/mmd/diffusion_floor", "t", b.diffusion_floor_t);
+    file.set_attribute("/summary/mmd/diffusion_floor", "description",
+                       "unbiased two-sample MMD^2(p, p_t): data points against a held-out draw "
+                       "diffused to the flow's training time t (attribute t); a flow that keeps "
+                       "p_t exactly can carry p up to about twice this distance away (MMD^2 "
+                       "up to ~4x)");
   }
   if (!std::isnan(b.bandwidth) && file.exists("/summary/mmd")) {
     file.set_attribute("/summary/mmd", "bandwidth", b.bandwidth);
@@ -480,6 +553,8 @@ Summary read_summary(const H5File& f) {
   const auto learned = f.exists("/summary/mmd/learned")
                            ? f.read_doubles("/summary/mmd/learned", &mmd_shape)
                            : std::vector<double>();
+  const auto pure = f.exists("/summary/mmd/pure_flow") ? f.read_doubles("/summary/mmd/pure_flow")
+                                                       : std::vector<double>();
   for (std::size_t i = 0; i < s; ++i) {
     SeedResult r;
     r.seed = seeds[i];
@@ -502,12 +577,26 @@ Summary read_summary(const H5File& f) {
         const double v = learned[i * time.size() + k];
         if (!std::isnan(v)) r.mmd_time.push_back(time[k]), r.mmd.push_back(v);
       }
+      if (pure.size() == learned.size()) {
+        for (std::size_t k = 0; k < time.size(); ++k) {
+          const double v = learned[i * time.size() + k];
+          if (!std::isnan(v)) r.mmd_pure.push_back(pure[i * time.size() + k]);
+        }
+        if (std::all_of(r.mmd_pure.begin(), r.mmd_pure.end(),
+                        [](double v) { return std::isnan(v); })) {
+          r.mmd_pure.clear();
+        }
+      }
     }
     out.seeds.push_back(std::move(r));
   }
   auto& b = out.baselines;
   if (f.exists("/summary/mmd/noise_floor"))
     b.noise_floor = f.read_double("/summary/mmd/noise_floor");
+  if (f.exists("/summary/mmd/diffusion_floor")) {
+    b.diffusion_floor = f.read_double("/summary/mmd/diffusion_floor");
+    b.diffusion_floor_t = f.attribute_double("/summary/mmd/diffusion_floor", "t");
+  }
   if (f.exists("/summary/mmd") && f.has_attribute("/summary/mmd", "bandwidth")) {
     b.bandwidth = f.attribute_double("/summary/mmd", "bandwidth");
     if (f.has_attribute("/summary/mmd", "bandwidth_rule")) {

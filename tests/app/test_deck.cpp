@@ -98,6 +98,38 @@ TEST(Deck, ReadsNestedSettingsAndOverrides) {
   EXPECT_EQ(app::to_yaml(app::parse_deck(resolved, "resolved")), resolved);
 }
 
+TEST(Deck, SelectionFromAValidationSplit) {
+  // On by default for user data only; the candidate lists read from YAML lists or --set.
+  EXPECT_TRUE(app::default_config("samples").select.enabled);
+  EXPECT_FALSE(app::default_config("samples", "reference").select.enabled);
+  EXPECT_FALSE(app::parse_deck("system: ring\n", "d").select.enabled);
+  const auto c =
+      app::parse_deck("system: ring\nselect:\n  enabled: true\n  t: [0.05, 0.3]\n  eta: 0.1\n", "d",
+                      {"select.score_epochs=[8, 16, 32]"});
+  EXPECT_EQ(c.select.t, (std::vector<double>{0.05, 0.3}));
+  EXPECT_EQ(c.select.eta, (std::vector<double>{0.1}));
+  EXPECT_EQ(c.select.score_epochs, (std::vector<std::int64_t>{8, 16, 32}));
+  // The resolved deck writes them back as lists.
+  const auto again = app::parse_deck(app::to_yaml(c), "resolved");
+  EXPECT_EQ(again.select.t, c.select.t);
+  EXPECT_EQ(again.select.score_epochs, c.select.score_epochs);
+  expect_error("system: ring\nselect:\n  t: [0.1, 2]\n", {"select.t", "every element", "[0, 1]"});
+  expect_error("system: ring\nselect:\n  score_epochs: [4, 0]\n", {"select.score_epochs", ">= 1"});
+  expect_error("system: ring\nselect:\n  eta: []\n", {"select.eta", "non-empty list"});
+  expect_error("system: ring\nselect:\n  eta: [a]\n", {"select.eta", "a finite number"});
+  // A setting the selection chooses cannot also be fixed by hand.
+  expect_error("system: ring\nselect:\n  enabled: true\nflow:\n  t: 0.1\n",
+               {"deck.yaml:5:6", "flow.t", "chosen from a validation split", "select.t"});
+  expect_error("system: ring\nselect:\n  enabled: true\n", {"--set", "score.epochs"},
+               {"score.epochs=9"});
+  // Several training times: the smallest must have a finite score scale.
+  expect_error("system: ring\nflow:\n  t_count: 0\n", {"flow.t_count", ">= 1"});
+  expect_error(
+      "system: ring\nflow:\n  t: 0.02\n  t_count: 4\nscore:\n  schedule_delta: 0\n"
+      "  samples: 0\n",
+      {"flow.t_count", "1 - alpha_bar = 0"});
+}
+
 TEST(Deck, UnknownKeysNameTheLineAndSuggest) {
   expect_error("system: ring\nflow:\n  epoch: 3\n",
                {"deck.yaml:3:3", "flow.epoch", "unknown key", "did you mean 'epochs'"});
@@ -213,9 +245,17 @@ TEST_F(DeckDataTest, BatchesMustFitTheData) {
         app::load_deck(deck("system: samples\ndata:\n  file: " + csv + "\n"), {"flow.batch=4"});
       },
       {"key 'score.batch'", "10 data points", "rows of " + csv});
+  // Ten rows are too few for the default validation split of the selection.
+  test::expect_error_containing<ConfigError>(
+      [&] {
+        app::load_deck(deck("system: samples\ndata:\n  file: " + csv + "\n"),
+                       {"score.batch=8", "flow.batch=8"});
+      },
+      {"key 'select.validation'", "leaves 2 for validation", "select.enabled: false"});
   app::DataShape shape;
-  const auto ok = app::load_deck(deck("system: samples\ndata:\n  file: " + csv + "\n"),
-                                 {"score.batch=10", "flow.batch=10"}, &shape);
+  const auto ok =
+      app::load_deck(deck("system: samples\ndata:\n  file: " + csv + "\n"),
+                     {"score.batch=10", "flow.batch=10", "select.enabled=false"}, &shape);
   EXPECT_EQ(shape.points, 10u);
   EXPECT_EQ(shape.dims, 2u);
   test::expect_error_containing<ConfigError>(

@@ -42,7 +42,10 @@ struct FlowConfig {
   double weight_decay = 1e-5;
   std::string divergence = "auto";  //!< auto (exact for d <= 8) | exact | hutchinson | unbiased
   std::int64_t probes = 10;
-  double t = 0.2;                      //!< diffusion time of the training points
+  double t = 0.2;  //!< diffusion time of the training points
+  //! Train at t_count times t k / t_count, k = 1 .. t_count (each a block of every batch): a
+  //! flow that keeps p_s at several s. 1: at t alone (the reference).
+  std::int64_t t_count = 1;
   std::int64_t checkpoint_every = 16;  //!< epochs between checkpoints
 };
 
@@ -108,9 +111,26 @@ struct AnalysisConfig {
   std::int64_t trajectory_steps = 1000;  //!< RK4 steps of the example trajectory per seed
   double trajectory_dt = 0.01;
   //! Batch-norm statistics of the flow in simulation: "running" (the training run's running
-  //! averages over diffused points, PyTorch's eval mode) or "data" (one batch of clean data
-  //! points, held fixed).
+  //! averages over diffused points, PyTorch's eval mode), "data" (one batch of 4,096 clean data
+  //! points, held fixed) or "diffused" (those points diffused to the training time t).
   std::string norm_statistics = "running";
+};
+
+//! Settings chosen inside the run from a validation split of the data (bench/FIDELITY.md):
+//! every score-epoch count trains a score model and every training time t a flow (seed 0) on
+//! the rows outside the split; each flow transports the validation points for `horizon` with
+//! every Langevin eta; the candidate with the smallest paired MMD^2 (against the validation
+//! points themselves) wins. Then the run trains its score model and flows on all the data with
+//! the chosen settings. Every candidate and its scores go to /selection of run.h5. On by
+//! default for `samples` (eqflow preset): the fixed defaults were tuned on the built-in sets.
+struct SelectionConfig {
+  bool enabled = false;
+  double validation = 0.2;  //!< fraction of the rows held out for validation
+  std::vector<std::int64_t> score_epochs = {512, 2048};
+  std::vector<double> t = {0.1, 0.2};
+  std::vector<double> eta = {0.0, 0.03, 0.1};
+  double horizon = 20.0;       //!< transport time of the validation score
+  std::int64_t points = 1024;  //!< validation points transported (at most the split)
 };
 
 struct RunConfig {
@@ -123,6 +143,7 @@ struct RunConfig {
   ScoreConfig score;
   FlowConfig flow;
   AnalysisConfig analysis;
+  SelectionConfig select;
 };
 
 //! Constraints of real-valued settings.
@@ -183,6 +204,7 @@ void visit_config(RunConfig& c, Visitor& v) {
     v.choice("divergence", c.flow.divergence, {"auto", "exact", "hutchinson", "unbiased"});
     v.field("probes", c.flow.probes, 1);
     v.field("t", c.flow.t, 0.0, 1.0);
+    v.field("t_count", c.flow.t_count, 1);
     v.field("checkpoint_every", c.flow.checkpoint_every, 1);
   });
   v.section("analysis", [&] {
@@ -228,7 +250,17 @@ void visit_config(RunConfig& c, Visitor& v) {
     });
     v.field("trajectory_steps", c.analysis.trajectory_steps, 1);
     v.field("trajectory_dt", c.analysis.trajectory_dt, Bound::Positive);
-    v.choice("norm_statistics", c.analysis.norm_statistics, {"running", "data"});
+    v.choice("norm_statistics", c.analysis.norm_statistics, {"running", "data", "diffused"});
+  });
+  v.section("select", [&] {
+    auto& s = c.select;
+    v.field("enabled", s.enabled);
+    v.field("validation", s.validation, 0.01, 0.9);
+    v.field("score_epochs", s.score_epochs, 1);
+    v.field("t", s.t, 0.0, 1.0);
+    v.field("eta", s.eta, Bound::NonNegative);
+    v.field("horizon", s.horizon, Bound::Positive);
+    v.field("points", s.points, 2);
   });
 }
 

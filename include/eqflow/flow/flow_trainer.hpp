@@ -1,5 +1,6 @@
 // Training of a flow model on the equilibrium residual at diffused points: each step draws a
-// shuffled mini-batch x0, diffuses it to time t (x_t = sqrt(a) x0 + sqrt(1 - a) eps), takes
+// shuffled mini-batch x0, diffuses it to time t (x_t = sqrt(a) x0 + sqrt(1 - a) eps; or row
+// blocks of it to several times, FlowTrainingSettings::t_count), takes
 // the score s(x_t) of any diffusion::Score as a constant, and descends the equilibrium loss
 // with Adam (L2 weight decay). The state needed to resume (parameters, optimiser moments, epoch,
 // loss history) is exposed; the random streams are pure functions of (rng, epoch, step), so a run
@@ -26,6 +27,10 @@ struct FlowTrainingSettings {
   DivergenceEstimator estimator = DivergenceEstimator::Exact;
   int probes = 10;
   double t = 0.2;
+  //! Training times: t_count evenly spaced times t k / t_count, k = 1 .. t_count (1: t alone).
+  //! Each mini-batch is split into t_count row blocks, block k diffused to and scored at its
+  //! time, so the flow is trained to keep p_s at every one of them.
+  int t_count = 1;
 };
 
 template <class Scalar>
@@ -55,7 +60,7 @@ class FlowTrainer {
   CounterRng rng_;
   nn::Adam<Scalar> adam_;
   EquilibriumLoss<Scalar> loss_;
-  double alpha_bar_;
+  std::vector<double> times_, alpha_bars_;  //!< the training times and their a_t
   std::int64_t epoch_ = 0;
   std::vector<double> history_;
   View2<Scalar> x0_, xt_, score_values_;

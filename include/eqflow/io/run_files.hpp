@@ -95,6 +95,20 @@ struct ScoreRecord {
   std::vector<float> samples;  //!< (M, dim) row-major; empty when none were drawn
 };
 
+//! Settings chosen from a validation split (/selection of run.h5): one row per candidate.
+struct SelectionRecord {
+  std::vector<std::int64_t> score_epochs;
+  std::vector<double> t, eta;
+  std::vector<double> mmd2;        //!< paired MMD^2 of the validation points after `horizon`
+  std::vector<double> residual;    //!< equilibrium residual on the diffused validation points
+  std::vector<double> floor;       //!< MMD^2(p, p_t): validation against training points at t
+  std::vector<double> score_loss;  //!< final denoising loss of the candidate's score model
+  std::size_t chosen = 0;          //!< the row whose settings the run uses
+  double horizon = 0, bandwidth = 0;
+  std::int64_t validation_points = 0, training_points = 0;
+  bool empty() const { return t.empty(); }
+};
+
 // ---- Dataset ----------------------------------------------------------------------------
 
 //! The (normalised) points with the per-axis map back to raw coordinates, under /data.
@@ -107,7 +121,10 @@ systems::Dataset read_dataset(const H5File& file);
 //! Writes run.h5 once (atomically): identity, dataset, score model and its record; /summary
 //! is an external link to summary.h5, so readers of run.h5 see the latest summary.
 void write_run_file(const RunDirectory& dir, const RunIdentity& id, const systems::Dataset& data,
-                    const nn::Model<float>& score, const ScoreRecord& record);
+                    const nn::Model<float>& score, const ScoreRecord& record,
+                    const SelectionRecord& selection = {});
+//! The run file's /selection (empty when the run chose nothing).
+SelectionRecord read_selection(const H5File& run_file);
 //! Reads the score model's parameters in place and returns its record.
 ScoreRecord read_score(const H5File& run_file, nn::Model<float>& score);
 
@@ -133,8 +150,9 @@ Checkpoint read_checkpoint(const std::string& path, nn::Model<float>& model, nn:
 //! How a flow seed was trained (attributes of /flow in its seed file).
 struct FlowTraining {
   std::string divergence;  //!< the estimator used (auto resolved)
-  double t = 0;            //!< diffusion time of the training points
+  double t = 0;            //!< diffusion time of the training points (the largest one)
   std::int64_t epochs = 0;
+  std::int64_t t_count = 1;  //!< trained at t k / t_count, k = 1 .. t_count
 };
 
 //! Starts the seed file of `seed` (committed by the caller once its analyses are written
@@ -157,6 +175,7 @@ struct SeedResult {
   double similarity = kNone;
   double residual = kNone;
   std::vector<double> mmd_time, mmd;  //!< the transport curve
+  std::vector<double> mmd_pure;       //!< the same flow without the Langevin correction
   bool ran(const std::string& analysis) const;
 };
 
@@ -176,6 +195,9 @@ struct Baselines {
   std::vector<Curve> random_mmd;  //!< one per random flow
   std::vector<double> random_similarity;
   double noise_floor = SeedResult::kNone;
+  //! MMD^2(p, p_t): the data against a held-out draw diffused to the training time t.
+  double diffusion_floor = SeedResult::kNone;
+  double diffusion_floor_t = SeedResult::kNone;
   double bandwidth = SeedResult::kNone;  //!< the RBF bandwidth of every MMD^2 of the run
   std::string bandwidth_rule;            //!< how it was chosen: "median" or the fixed value
   Curve langevin_only, langevin_only_annulus, langevin_only_mean_radius;

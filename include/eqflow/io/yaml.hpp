@@ -80,14 +80,32 @@ class YamlMapReader {
   YamlOrigin origin_of(const YAML::Node& node, const std::string& key) const;
 
   template <class T>
+  struct is_vector : std::false_type {};
+  template <class T>
+  struct is_vector<std::vector<T>> : std::true_type {};
+
+  template <class T>
   T convert(const YAML::Node& node, const std::string& name) const {
+    if constexpr (is_vector<T>::value) {  // a sequence of scalars (one scalar: a list of one)
+      T out;
+      if (node.IsScalar()) {
+        out.push_back(convert<typename T::value_type>(node, name));
+      } else if (node.IsSequence() && node.size() > 0) {
+        for (const auto& item : node) out.push_back(convert<typename T::value_type>(item, name));
+      } else {
+        fail(node, name, "expected a non-empty list of " + type_name<typename T::value_type>());
+      }
+      return out;
+    }
     if (!node.IsScalar()) {
       fail(node, name,
            "expected " + type_name<T>() + ", got a " + (node.IsMap() ? "mapping" : "sequence"));
     }
     const std::string text = node.Scalar();
     try {
-      if constexpr (std::is_same_v<T, std::string>) {
+      if constexpr (is_vector<T>::value) {
+        return T{};  // handled above
+      } else if constexpr (std::is_same_v<T, std::string>) {
         return text;
       } else if constexpr (std::is_same_v<T, bool>) {
         return node.as<bool>();
