@@ -82,7 +82,7 @@ def blobs_2d(rng):
 def shell_3d(rng):
     """A thin spherical shell (radius 1, radial noise 0.05), denser towards one pole."""
     n = 6000
-    z = rng.uniform(-1, 1, n) ** 0.5 * 2 - 1  # density grows towards z = +1
+    z = 2 * np.sqrt(rng.uniform(0, 1, n)) - 1  # density of z grows linearly towards +1
     phi = rng.uniform(0, 2 * np.pi, n)
     r = 1 + 0.05 * rng.standard_normal(n)
     s = np.sqrt(1 - z ** 2)
@@ -128,8 +128,8 @@ def measure(system, quick):
                  "select.score_epochs=[8, 16]", "select.horizon=2", "select.points=128"]
     else:
         sets += ["analysis.mmd.points=2000", "analysis.mmd.steps=500", "analysis.mmd.every=100"]
-    if system in BUILTIN:
-        sets.append("analysis.mmd.bandwidth=0.5")
+    # One bandwidth for every configuration of a system (the reference preset pins 0.5).
+    sets.append("analysis.mmd.bandwidth=" + ("0.5" if system in BUILTIN else "median"))
     return sets
 
 
@@ -279,8 +279,13 @@ def table_user(rows):
     return "\n".join(lines)
 
 
-LEVERS = ["eta0", "eta0+t_count2", "eta0+norm_diffused", "eta0+flow.epochs=2048",
-          "eta0+flow.t=0.1"]
+LEVERS = ["eta0", "eta0+t_count2", "eta0+norm_diffused", "eta0+flow.epochs=2048"]
+
+
+def levers(system):
+    # The training time t: ring and two_peaks at 0.1 against their default 0.2 (two_moons'
+    # default is 0.1; its 0.2 and 0.05 are in the issue-5 history below).
+    return LEVERS + (["eta0+flow.t=0.1"] if system != "two_moons" else [])
 USER_CONFIGS = {"fixed defaults (select off)": "fixed", "reference preset": "reference",
                 "chosen from a validation split (default)": "default"}
 
@@ -291,7 +296,7 @@ def studies(quick):
     user_seeds = 1 if quick else 3
     jobs = [("ring", "reference", seeds)]
     for system in ("ring", "two_peaks", "two_moons"):
-        jobs += [(system, c, seeds) for c in ["default"] + LEVERS]
+        jobs += [(system, c, seeds) for c in ["default"] + levers(system)]
         if system != "ring":
             jobs.append((system, "reference", seeds))
     jobs.append(("lorenz", "no_lyapunov+eta0.03+tau0.03", seeds))
@@ -328,7 +333,7 @@ def report(args):
             + [("lorenz", runs[("lorenz", "no_lyapunov+eta0.03+tau0.03")],
                 runs[("lorenz", "no_lyapunov+reference")])]),
         "levers": table_levers([(s, c, runs[(s, c)]) for s in ("ring", "two_peaks", "two_moons")
-                                for c in LEVERS]),
+                                for c in levers(s)]),
         "user": table_user([(s, name, runs[(s, c)]) for s in DATASETS
                             for name, c in USER_CONFIGS.items()]),
     }
@@ -379,6 +384,8 @@ def main(argv):
         except KeyError as e:
             parser.error(f"unknown config {e}; known: {', '.join(CONFIGS)} or key=value")
     os.makedirs(args.out, exist_ok=True)
+    for system in DATASETS:  # written once, before the runs start in parallel
+        deck_for(system, args.out)
     return report(args) if args.command == "report" else runs_table(args)
 
 
