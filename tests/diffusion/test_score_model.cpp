@@ -6,6 +6,8 @@
 
 #include <cmath>
 
+#include "eqflow/core/batching.hpp"
+#include "eqflow/core/error.hpp"
 #include "eqflow/diffusion/score_model.hpp"
 #include "eqflow/flow/flow_trainer.hpp"
 #include "eqflow/systems/toy_systems.hpp"
@@ -134,6 +136,68 @@ TEST(FlowTrainer, ResumingAtAnEpochBoundaryIsExact) {
   tc.run(6);
   EXPECT_EQ(test::to_vector(a.parameters().values()), test::to_vector(c.parameters().values()));
   EXPECT_EQ(ta.loss_history(), tc.loss_history());
+}
+
+// Several training times (t_count): the first loss is the equilibrium loss of one batch whose
+// row block k is diffused to and scored at t (k + 1) / K, each block with its own noise stream;
+// K = 1 is the single-time trainer.
+TEST(FlowTrainer, SeveralTrainingTimesDiffuseEachRowBlockToItsTime) {
+  auto& score = trained_score().model;
+  const std::size_t n = 96;
+  const auto data = two_peaks(n, 4);
+  const CounterRng rng(6, 0);
+  const auto schedule = diffusion::NoiseSchedule::cosine();
+  for (const int blocks : {1, 2, 3}) {
+    flow::FlowTrainingSettings settings;
+    settings.epochs = 1;
+    settings.batch = n;  // one step: its loss is evaluated before the update
+    settings.t = 0.3;
+    settings.t_count = blocks;
+    nn::Model<float> trained(nn::make_flow_kernel<float>(2, 16), 4),
+        fresh(nn::make_flow_kernel<float>(2, 16), 4);
+    flow::FlowTrainer<float> trainer(trained, score, data, settings, rng);
+    trainer.run(1);
+
+    const auto order = random_permutation(n, derive_stream(rng, 1, 0));
+    const auto x = test::to_vector(data);
+    std::vector<double> xt(n * 2);
+    View2<float> all_x("xt", n, 2), all_s("s", n, 2);
+    std::vector<double> scores(n * 2);
+    for (int k = 0; k < blocks; ++k) {
+      const std::size_t r0 = k * n / blocks, r1 = (k + 1) * n / blocks;
+      const double t = k + 1 == blocks ? settings.t : settings.t * (k + 1) / blocks;
+      const double a = schedule.alpha_bar(schedule.index(t));
+      const auto noise = derive_stream(rng, 2, static_cast<std::uint64_t>(k));
+      std::vector<double> rows((r1 - r0) * 2);
+      for (std::size_t r = r0; r < r1; ++r) {
+        for (std::size_t j = 0; j < 2; ++j) {
+          const std::size_t i = (r - r0) * 2 + j;
+          const float kept =
+              static_cast<float>(std::sqrt(a)) * static_cast<float>(x[order[r] * 2 + j]);
+          rows[i] =
+              kept + static_cast<float>(std::sqrt(1 - a)) * static_cast<float>(noise.normal(i));
+        }
+      }
+      View2<float> bx("bx", r1 - r0, 2), bs("bs", r1 - r0, 2);
+      test::from_vector(bx, rows);
+      score.score(bx, t, bs);
+      const auto sv = test::to_vector(bs);
+      for (std::size_t i = 0; i < rows.size(); ++i)
+        xt[r0 * 2 + i] = rows[i], scores[r0 * 2 + i] = sv[i];
+    }
+    test::from_vector(all_x, xt);
+    test::from_vector(all_s, scores);
+    flow::EquilibriumLoss<float> exact(flow::DivergenceEstimator::Exact);
+    const double expected =
+        exact.evaluate(fresh, all_x, all_s, derive_stream(rng, 3, 0), 0, nn::Mode::Train, false);
+    EXPECT_NEAR(trainer.loss_history().at(0), expected, 1e-6 * std::abs(expected))
+        << blocks << " training times";
+  }
+  flow::FlowTrainingSettings bad;
+  bad.batch = 4;
+  bad.t_count = 5;
+  nn::Model<float> flow(nn::make_flow_kernel<float>(2, 16), 4);
+  EXPECT_THROW(flow::FlowTrainer<float>(flow, score, data, bad, rng), Error);
 }
 
 TEST(FlowTrainer, CosineScheduleDecaysTheLearningRateToZero) {

@@ -122,7 +122,8 @@ TEST_F(RunFilesTest, SummaryIsIndexedBySeedAndNanPadded) {
   b.spectrum = {0.5, -1.5};
   b.mmd_time = {0, 1.5, 3};
   b.mmd = {0, 0.03, 0.04};
-  SeedResult c;  // Lyapunov without a stable trajectory
+  b.mmd_pure = {0, 0.05, 0.06};  // ran with a Langevin correction: the pure flow too
+  SeedResult c;                  // Lyapunov without a stable trajectory
   c.seed = 5;
   c.analyses = {"lyapunov"};
   c.final_loss = 0.3;
@@ -131,6 +132,8 @@ TEST_F(RunFilesTest, SummaryIsIndexedBySeedAndNanPadded) {
   s.baselines.random_mmd = {{{0, 1.5, 3}, {0, 0.2, 0.3}}};
   s.baselines.noise_floor = 0.001;
   s.baselines.bandwidth = 0.7;
+  s.baselines.diffusion_floor = 0.0024;
+  s.baselines.diffusion_floor_t = 0.2;
   write_summary(dir, identity(), s);
 
   const auto run = H5File::open(dir.run_file());
@@ -160,10 +163,57 @@ TEST_F(RunFilesTest, SummaryIsIndexedBySeedAndNanPadded) {
   EXPECT_EQ(back.seeds[1].spectrum, b.spectrum);
   EXPECT_TRUE(back.seeds[2].ran("lyapunov"));
   EXPECT_FALSE(back.seeds[2].ran("mmd"));
+  EXPECT_TRUE(back.seeds[0].mmd_pure.empty());
+  EXPECT_EQ(back.seeds[1].mmd_pure, b.mmd_pure);
+  const auto pure = run.read_doubles("/summary/mmd/pure_flow", &shape);
+  ASSERT_EQ(shape, (std::vector<std::size_t>{3, 5}));
+  EXPECT_TRUE(std::isnan(pure[1]));  // seed 0 ran without the correction
+  EXPECT_EQ(pure[5 + 2], 0.05);
+  EXPECT_EQ(back.baselines.diffusion_floor, 0.0024);
+  EXPECT_EQ(back.baselines.diffusion_floor_t, 0.2);
   EXPECT_EQ(back.baselines.noise_floor, 0.001);
   EXPECT_EQ(back.baselines.bandwidth, 0.7);
   ASSERT_EQ(back.baselines.random_mmd.size(), 1u);
   EXPECT_EQ(back.baselines.random_mmd[0].values, (std::vector<double>{0, 0.2, 0.3}));
+}
+
+TEST_F(RunFilesTest, SelectionRoundTripsThroughTheRunFile) {
+  const RunDirectory dir(dir_.string());
+  dir.create();
+  nn::Model<float> score(nn::make_score_mlp<float>(2, 4), 1);
+  ScoreRecord record;
+  record.arch.dim = 2;
+  record.arch.hidden = 4;
+  record.loss = {1.0};
+  SelectionRecord sel;
+  sel.score_epochs = {512, 512, 2048, 2048};
+  sel.t = {0.1, 0.2, 0.1, 0.2};
+  sel.eta = {0, 0.03, 0, 0.03};
+  sel.mmd2 = {0.4, 0.1, 0.3, 0.2};
+  sel.residual = {1, 2, 3, 4};
+  sel.floor = {0.001, 0.002, 0.001, 0.002};
+  sel.score_loss = {0.5, 0.5, 0.4, 0.4};
+  sel.chosen = 1;
+  sel.horizon = 20;
+  sel.bandwidth = 1.3;
+  sel.validation_points = 100;
+  sel.training_points = 400;
+  write_run_file(dir, identity(), systems::make_dataset("two_peaks", 4, 2), score, record, sel);
+  const auto back = read_selection(H5File::open(dir.run_file()));
+  EXPECT_EQ(back.score_epochs, sel.score_epochs);
+  EXPECT_EQ(back.t, sel.t);
+  EXPECT_EQ(back.eta, sel.eta);
+  EXPECT_EQ(back.mmd2, sel.mmd2);
+  EXPECT_EQ(back.residual, sel.residual);
+  EXPECT_EQ(back.floor, sel.floor);
+  EXPECT_EQ(back.chosen, 1u);
+  EXPECT_EQ(back.horizon, 20);
+  EXPECT_EQ(back.training_points, 400);
+  // A run that chose nothing has no /selection.
+  const RunDirectory other((dir_ / "other").string());
+  other.create();
+  write_run_file(other, identity(), systems::make_dataset("two_peaks", 4, 2), score, record);
+  EXPECT_TRUE(read_selection(H5File::open(other.run_file())).empty());
 }
 
 }  // namespace
