@@ -19,9 +19,9 @@ assert re.search(r"bench/fidelity.py report --quick` on \d{4}-\d\d-\d\d from run
 rows = [l for l in text.splitlines() if l.startswith("| ")]
 def count(prefix):
     return sum(1 for l in rows if l.startswith(prefix))
-# reproduce (3) + shares (1) + levers (6 for ring) rows start with the system or configuration.
-assert count("| ring |") == 1 + 5, count("| ring |")
-assert count("| two_peaks |") == 1 + 5 and count("| two_moons |") == 1 + 4
+# shares (1) + levers (ring 5, two_peaks 4, two_moons 3) + from p_t (1) rows start with the system or configuration.
+assert count("| ring |") == 1 + 5 + 1, count("| ring |")
+assert count("| two_peaks |") == 1 + 4 + 1 and count("| two_moons |") == 1 + 3
 assert count("| lorenz |") == 1
 for name in ("blobs_2d", "shell_3d", "mixture_6d"):
     lines = [l for l in rows if l.startswith(f"| {name} |")]

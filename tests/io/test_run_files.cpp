@@ -96,15 +96,22 @@ TEST_F(RunFilesTest, CheckpointRoundTrip) {
   }
 }
 
-TEST_F(RunFilesTest, SummaryIsIndexedBySeedAndNanPadded) {
-  const RunDirectory dir(dir_.string());
+// run.h5 of a tiny score model in `path` (with `selection` when given).
+RunDirectory tiny_run(const std::string& path, const SelectionRecord& selection = {}) {
+  const RunDirectory dir(path);
   dir.create();
   nn::Model<float> score(nn::make_score_mlp<float>(2, 4), 1);
   ScoreRecord record;
   record.arch.dim = 2;
   record.arch.hidden = 4;
   record.loss = {1.0};
-  write_run_file(dir, identity(), systems::make_dataset("two_peaks", 4, 2), score, record);
+  write_run_file(dir, identity(), systems::make_dataset("two_peaks", 4, 2), score, record,
+                 selection);
+  return dir;
+}
+
+TEST_F(RunFilesTest, SummaryIsIndexedBySeedAndNanPadded) {
+  const auto dir = tiny_run(dir_.string());
   EXPECT_FALSE(H5File::open(dir.run_file()).exists("/summary/seeds"));  // link, no target yet
 
   Summary s;
@@ -178,13 +185,6 @@ TEST_F(RunFilesTest, SummaryIsIndexedBySeedAndNanPadded) {
 }
 
 TEST_F(RunFilesTest, SelectionRoundTripsThroughTheRunFile) {
-  const RunDirectory dir(dir_.string());
-  dir.create();
-  nn::Model<float> score(nn::make_score_mlp<float>(2, 4), 1);
-  ScoreRecord record;
-  record.arch.dim = 2;
-  record.arch.hidden = 4;
-  record.loss = {1.0};
   SelectionRecord sel;
   sel.score_epochs = {512, 512, 2048, 2048};
   sel.t = {0.1, 0.2, 0.1, 0.2};
@@ -198,7 +198,7 @@ TEST_F(RunFilesTest, SelectionRoundTripsThroughTheRunFile) {
   sel.bandwidth = 1.3;
   sel.validation_points = 100;
   sel.training_points = 400;
-  write_run_file(dir, identity(), systems::make_dataset("two_peaks", 4, 2), score, record, sel);
+  const auto dir = tiny_run(dir_.string(), sel);
   const auto back = read_selection(H5File::open(dir.run_file()));
   EXPECT_EQ(back.score_epochs, sel.score_epochs);
   EXPECT_EQ(back.t, sel.t);
@@ -210,9 +210,7 @@ TEST_F(RunFilesTest, SelectionRoundTripsThroughTheRunFile) {
   EXPECT_EQ(back.horizon, 20);
   EXPECT_EQ(back.training_points, 400);
   // A run that chose nothing has no /selection.
-  const RunDirectory other((dir_ / "other").string());
-  other.create();
-  write_run_file(other, identity(), systems::make_dataset("two_peaks", 4, 2), score, record);
+  const auto other = tiny_run((dir_ / "other").string());
   EXPECT_TRUE(read_selection(H5File::open(other.run_file())).empty());
 }
 
