@@ -59,6 +59,11 @@ with h5py.File("csv_out/run.h5") as f:
             assert ("analysis/mmd/pure_flow" in g) == (eta > 0)
     print(f"samples: chose score {epochs} epochs, t {t}, eta {eta} of {rows} candidates")
 PY
+# The candidates drawn (postprocess/plot_selection.py).
+MPLBACKEND=Agg MPLCONFIGDIR=$work/mplconfig /usr/bin/python3 "$(dirname "$0")/../../postprocess/plot_selection.py" \
+  csv_out -o figs > plot.log 2>&1 || { cat plot.log; exit 1; }
+[ "$(head -c 4 figs/selection.png | od -An -c | tr -d ' ')" = '211PNG' ]
+grep -q "chosen: score" plot.log
 # A resumed run reuses the choice (and says so in the summary).
 OPENBLAS_NUM_THREADS=1 "$eqflow" run csv.yaml --set output=csv_out "${tiny[@]}" --set experiments=3 > resume.log 2>&1 || { cat resume.log; exit 1; }
 grep -q "score model: reusing" resume.log
