@@ -4,6 +4,7 @@
 # usage: samples.sh EQFLOW WORKDIR
 set -euo pipefail
 eqflow=$1 work=$2
+root=$(cd "$(dirname "$0")/../.." && pwd)
 rm -rf "$work" && mkdir -p "$work"
 cd "$work"
 /usr/bin/python3 - << 'PY'
@@ -60,7 +61,7 @@ with h5py.File("csv_out/run.h5") as f:
     print(f"samples: chose score {epochs} epochs, t {t}, eta {eta} of {rows} candidates")
 PY
 # The candidates drawn (postprocess/plot_selection.py).
-MPLBACKEND=Agg MPLCONFIGDIR=$work/mplconfig /usr/bin/python3 "$(dirname "$0")/../../postprocess/plot_selection.py" \
+MPLBACKEND=Agg MPLCONFIGDIR=$work/mplconfig /usr/bin/python3 "$root/postprocess/plot_selection.py" \
   csv_out -o figs > plot.log 2>&1 || { cat plot.log; exit 1; }
 [ "$(head -c 4 figs/selection.png | od -An -c | tr -d ' ')" = '211PNG' ]
 grep -q "chosen: score" plot.log
