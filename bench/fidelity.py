@@ -249,8 +249,11 @@ def spread(values):
     return f"{np.nanmean(v):.4f} ({np.nanmedian(v):.4f}, {np.nanmax(v):.4f})"
 
 
-def ratio(values, floor):
-    return f"{np.nanmean(values) / floor:.1f}x" if floor > 0 else "-"
+def ratio(values, floor, noise):
+    """mean / floor, or '-' where the floor is within twice the sampling noise (|noise floor|)."""
+    if not floor > 2 * abs(noise):
+        return "- (floor < 2x noise)"
+    return f"{np.nanmean(values) / floor:.1f}x"
 
 
 # ---- the tables of FIDELITY.md -------------------------------------------------------------
@@ -282,7 +285,7 @@ def table_shares(rows):
             "yes" if pure <= target * r["floor"] and pure <= np.nanmean(ref["learned"]) else "no")
         lines.append(
             f"| {system} | {r['t']:g} | {r['floor']:.4f} | {spread(r['pure'])} | "
-            f"{ratio(r['pure'], r['floor'])} ({'%gx' % target if target else '-'}) | "
+            f"{ratio(r['pure'], r['floor'], r['noise_floor'])} ({'%gx' % target if target else '-'}) | "
             f"{r['langevin_only']:.4f} ({r['eta']:g}, {r['tau']:g}) | {spread(r['learned'])} | "
             f"{spread(ref['learned'])} | {r['random']:.3f} | {r['noise_floor']:.5f} | {met} |")
     return "\n".join(lines)
@@ -296,7 +299,7 @@ def table_levers(rows):
         ann = (f"{np.mean(r['pure_annulus']):.1%}" if r.get("pure_annulus") is not None
                else "-")
         lines.append(f"| {system} | {name} | {r['seeds']} | {r['t']:g} | {r['floor']:.4f} | "
-                     f"{spread(r['pure'])} | {ratio(r['pure'], r['floor'])} | {ann} | "
+                     f"{spread(r['pure'])} | {ratio(r['pure'], r['floor'], r['noise_floor'])} | {ann} | "
                      f"{np.nanmean(r['residuals']):.4f} |")
     return "\n".join(lines)
 
