@@ -378,8 +378,9 @@ def sources_note(revisions):
         return ""
     if head.startswith(revisions[0]) or revisions[0].startswith(head):
         return ""
-    return (f" (its C++ sources equal those of {head}, the checkout that wrote this file)" if same else
-            f" (the C++ sources changed between it and {head}: rerun for this code)")
+    if same:
+        return f" (its C++ sources equal those of {head}, the checkout that wrote this file)"
+    return f" (the C++ sources changed between it and {head}: rerun for this code)"
 
 
 SEEDS_NOTE = ("5 seeds for the 2-D sets' defaults, pure flow and reference preset, 3 for the "
