@@ -15,7 +15,7 @@ rm -rf "$work" && mkdir -p "$work"
 import re, sys
 text = open(sys.argv[1]).read()
 assert "{{" not in text, "template placeholders left"
-assert re.search(r"bench/fidelity.py report --quick` on \d{4}-\d\d-\d\d from runs of eqflow git [0-9a-f]+ on ", text), "stamp"
+assert re.search(r"bench/fidelity.py report --quick` on \d{4}-\d\d-\d\d from runs of eqflow git [0-9a-f]+( \([^)]*\))? on ", text), "stamp"
 generated = text.split("\n## History")[0]  # the hand-kept issue-5 record follows
 rows = [l for l in generated.splitlines() if l.startswith("| ")]
 def count(prefix):
