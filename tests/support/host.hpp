@@ -67,6 +67,27 @@ std::vector<double> finite_difference(const V& v, const std::function<double()>&
   return grad;
 }
 
+//! Central differences of `f` with respect to the entries `indices` of the View `v` (for
+//! Views too large to difference entry by entry).
+template <class V>
+std::vector<double> finite_difference_at(const V& v, const std::function<double()>& f,
+                                         const std::vector<std::size_t>& indices, double h = 1e-6) {
+  std::vector<double> base = to_vector(v);
+  std::vector<double> grad;
+  for (const std::size_t i : indices) {
+    std::vector<double> p = base;
+    p[i] = base[i] + h;
+    from_vector(v, p);
+    const double up = f();
+    p[i] = base[i] - h;
+    from_vector(v, p);
+    const double down = f();
+    grad.push_back((up - down) / (2 * h));
+  }
+  from_vector(v, base);
+  return grad;
+}
+
 //! sum_i a_i b_i of two Views of equal size.
 template <class A, class B>
 double dot(const A& a, const B& b) {

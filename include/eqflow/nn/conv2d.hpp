@@ -1,0 +1,74 @@
+// 2-D convolution with circular (periodic) padding: kernel 1 or 3, stride 1 or 2, padding
+// kernel / 2, as torch.nn.Conv2d(padding_mode="circular"). Computed as im2col + one gemm per
+// sample (Darknet / ggml), the column buffer shared by every convolution of a network and
+// sized once; a 1x1 convolution is a gemm on the field itself.
+#pragma once
+
+#include <memory>
+
+#include "eqflow/nn/field_layer.hpp"
+
+namespace eqflow::nn {
+
+//! Scratch matrices shared by the layers of one network (the reused column buffers): each
+//! slot grows to its largest request and is never shrunk. A matrix is valid until the next
+//! request of the same slot.
+template <class Scalar>
+class Workspace {
+ public:
+  static constexpr int slots = 2;
+  //! A (rows, cols) scratch matrix in `slot` (0 <= slot < slots), contents undefined.
+  Unmanaged2<Scalar> matrix(int slot, std::size_t rows, std::size_t cols) {
+    auto& buffer = buffers_[slot];
+    if (buffer.extent(0) < rows * cols) {
+      buffer = View1<Scalar>();  // release before growing
+      buffer = View1<Scalar>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::Workspace"),
+                             rows * cols);
+    }
+    return Unmanaged2<Scalar>(buffer.data(), rows, cols);
+  }
+  //! Bytes held.
+  std::size_t bytes() const {
+    return (buffers_[0].extent(0) + buffers_[1].extent(0)) * sizeof(Scalar);
+  }
+
+ private:
+  View1<Scalar> buffers_[slots];
+};
+
+template <class Scalar>
+class Conv2d final : public FieldLayer<Scalar> {
+ public:
+  //! `kernel` 1 or 3, `stride` 1 or 2; `workspace` may be shared with other layers (a private
+  //! one when null). Throws ShapeError on another kernel or stride.
+  Conv2d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel,
+         std::size_t stride = 1, bool bias = true,
+         std::shared_ptr<Workspace<Scalar>> workspace = nullptr);
+  std::string kind() const override { return "Conv2d"; }
+  //! Output (out, H / stride, W / stride); H and W must be divisible by the stride.
+  FieldShape output_shape(const FieldShape& in) const override;
+
+  void declare(ParameterStore<Scalar>& store, const std::string& prefix) override;
+  void bind(const ParameterStore<Scalar>& store) override;
+  //! PyTorch's default: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in k k.
+  void initialize(std::uint64_t seed, std::uint64_t layer_id) override;
+
+  void forward(const ConstField<Scalar>& x, const MutField<Scalar>& y, Mode mode) override;
+  void backward(const ConstField<Scalar>& gy, const MutField<Scalar>& gx) override;
+
+  std::size_t in_channels() const { return in_; }
+  std::size_t out_channels() const { return out_; }
+  //! Multiply-adds of one forward per output pixel (Cout Cin k k).
+  double flops_per_pixel() const { return 2.0 * double(out_ * in_ * kernel_ * kernel_); }
+
+ private:
+  std::size_t in_, out_, kernel_, stride_;
+  bool has_bias_;
+  std::shared_ptr<Workspace<Scalar>> workspace_;
+  std::size_t w_offset_ = 0, b_offset_ = 0;
+  Unmanaged2<Scalar> w_, gw_;  // (out, in k k)
+  Unmanaged1<Scalar> b_, gb_;  // (out)
+  ConstField<Scalar> x_;
+};
+
+}  // namespace eqflow::nn

@@ -1,0 +1,493 @@
+// Kernels of the layers on fields (N, C, H, W): circular convolution as im2col + gemm,
+// group normalisation, elementwise activations, nearest x2 upsampling and channel
+// concatenation, forward and backward, instantiated for float and double. Every one is
+// checked against central finite differences and a plain-loop reference in
+// tests/nn/test_field_layers.cpp.
+#include <fmt/core.h>
+
+#include "eqflow/core/blas.hpp"
+#include "eqflow/core/error.hpp"
+#include "eqflow/core/math.hpp"
+#include "eqflow/core/rng.hpp"
+#include "eqflow/nn/conv2d.hpp"
+#include "eqflow/nn/field_ops.hpp"
+#include "eqflow/nn/group_norm.hpp"
+#include "eqflow/nn/impl/team_reduction.hpp"
+
+namespace eqflow::nn {
+namespace {
+
+using impl::SumPair;
+using impl::SumPairReducer;
+using impl::TeamMember;
+
+template <class V>
+bool empty(const V& v) {
+  return v.size() == 0;
+}
+
+std::string describe(const FieldShape& s) {
+  return fmt::format("({}, {}, {})", s.channels, s.height, s.width);
+}
+
+//! Throws unless the batch `y` has `n` samples of shape `expected`.
+template <class V>
+void check_field(const char* layer, const char* what, const V& y, std::size_t n,
+                 const FieldShape& expected) {
+  if (y.extent(0) != n || !(shape_of(y) == expected)) {
+    throw ShapeError(fmt::format("{}: {} is ({}, {}, {}, {}), expected ({}, {}, {}, {})", layer,
+                                 what, y.extent(0), y.extent(1), y.extent(2), y.extent(3), n,
+                                 expected.channels, expected.height, expected.width));
+  }
+}
+
+//! Sample n of a field batch as a (C, H W) matrix.
+template <class Scalar, class V>
+Unmanaged2<Scalar> sample_matrix(const V& x, std::size_t n) {
+  const std::size_t c = x.extent(1), p = x.extent(2) * x.extent(3);
+  return Unmanaged2<Scalar>(x.data() + n * c * p, c, p);
+}
+
+//! col((c k + ky) k + kx, oy Wo + ox) = x(n, c, (oy s + ky - k/2) mod H, (ox s + kx - k/2) mod W).
+template <class Scalar>
+void im2col(const ConstField<Scalar>& x, std::size_t n, std::size_t k, std::size_t s,
+            const Unmanaged2<Scalar>& col) {
+  const std::size_t channels = x.extent(1), h = x.extent(2), w = x.extent(3);
+  const std::size_t ho = h / s, wo = w / s, pad = k / 2;
+  Kokkos::parallel_for(
+      "eqflow::Conv2d::im2col", RangePolicy(0, channels * k * k * ho),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t oy = i % ho, r = i / ho;
+        const std::size_t kx = r % k, ky = (r / k) % k, c = r / (k * k);
+        std::size_t iy = oy * s + ky + h - pad;
+        iy = iy >= h ? iy - h : iy;
+        iy = iy >= h ? iy - h : iy;
+        const Scalar* row = &x(n, c, iy, 0);
+        Scalar* out = &col(r, oy * wo);
+        for (std::size_t ox = 0; ox < wo; ++ox) {
+          std::size_t ix = ox * s + kx + w - pad;
+          ix = ix >= w ? ix - w : ix;
+          ix = ix >= w ? ix - w : ix;
+          out[ox] = row[ix];
+        }
+      });
+}
+
+//! The adjoint of im2col, gathered (no atomics): gx(n, c, iy, ix) = sum over the column
+//! entries that read (iy, ix).
+template <class Scalar>
+void col2im(const Unmanaged2<Scalar>& gcol, std::size_t k, std::size_t s,
+            const MutField<Scalar>& gx, std::size_t n) {
+  const std::size_t channels = gx.extent(1), h = gx.extent(2), w = gx.extent(3);
+  const std::size_t ho = h / s, wo = w / s, pad = k / 2;
+  Kokkos::parallel_for(
+      "eqflow::Conv2d::col2im", RangePolicy(0, channels * h), KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t iy = i % h, c = i / h;
+        Scalar* out = &gx(n, c, iy, 0);
+        for (std::size_t ix = 0; ix < w; ++ix) out[ix] = Scalar(0);
+        for (std::size_t ky = 0; ky < k; ++ky) {
+          // oy s = iy - ky + pad (mod H)
+          const std::size_t ty = (iy + pad + h - ky) % h;
+          if (ty % s != 0) continue;
+          const std::size_t oy = ty / s;
+          for (std::size_t kx = 0; kx < k; ++kx) {
+            const Scalar* row = &gcol((c * k + ky) * k + kx, oy * wo);
+            for (std::size_t ix = 0; ix < w; ++ix) {
+              const std::size_t tx = (ix + pad + w - kx) % w;
+              if (tx % s == 0) out[ix] += row[tx / s];
+            }
+          }
+        }
+      });
+}
+
+}  // namespace
+
+// --------------------------------------------------------------------------------- Conv2d
+
+template <class Scalar>
+Conv2d<Scalar>::Conv2d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel,
+                       std::size_t stride, bool bias, std::shared_ptr<Workspace<Scalar>> workspace)
+    : in_(in_channels),
+      out_(out_channels),
+      kernel_(kernel),
+      stride_(stride),
+      has_bias_(bias),
+      workspace_(workspace ? std::move(workspace) : std::make_shared<Workspace<Scalar>>()) {
+  if (!((kernel == 1 && stride == 1) || (kernel == 3 && (stride == 1 || stride == 2)))) {
+    throw ShapeError(fmt::format(
+        "Conv2d: kernel {} with stride {} is not supported (kernel 1 stride 1, or kernel 3 "
+        "stride 1 or 2)",
+        kernel, stride));
+  }
+}
+
+template <class Scalar>
+FieldShape Conv2d<Scalar>::output_shape(const FieldShape& in) const {
+  if (in.channels != in_ || in.height % stride_ != 0 || in.width % stride_ != 0 || in.height == 0 ||
+      in.width == 0) {
+    throw ShapeError(
+        fmt::format("Conv2d({} -> {}, stride {}): input {} needs {} channels and "
+                    "non-empty sides divisible by the stride",
+                    in_, out_, stride_, describe(in), in_));
+  }
+  return FieldShape{out_, in.height / stride_, in.width / stride_};
+}
+
+template <class Scalar>
+void Conv2d<Scalar>::declare(ParameterStore<Scalar>& store, const std::string& prefix) {
+  w_offset_ = store.add_parameter(prefix + "weight", {out_, in_, kernel_, kernel_});
+  if (has_bias_) b_offset_ = store.add_parameter(prefix + "bias", {out_});
+}
+
+template <class Scalar>
+void Conv2d<Scalar>::bind(const ParameterStore<Scalar>& store) {
+  const std::size_t cols = in_ * kernel_ * kernel_;
+  w_ = Unmanaged2<Scalar>(store.values().data() + w_offset_, out_, cols);
+  gw_ = Unmanaged2<Scalar>(store.gradients().data() + w_offset_, out_, cols);
+  if (has_bias_) {
+    b_ = Unmanaged1<Scalar>(store.values().data() + b_offset_, out_);
+    gb_ = Unmanaged1<Scalar>(store.gradients().data() + b_offset_, out_);
+  }
+}
+
+template <class Scalar>
+void Conv2d<Scalar>::initialize(std::uint64_t seed, std::uint64_t layer_id) {
+  const CounterRng rng(seed, mix64(layer_id));
+  const Scalar bound = Scalar(1) / math::sqrt(static_cast<Scalar>(in_ * kernel_ * kernel_));
+  fill_uniform(w_, rng, 0, -bound, bound);
+  if (has_bias_) fill_uniform(b_, rng, w_.size(), -bound, bound);
+}
+
+template <class Scalar>
+void Conv2d<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>& y, Mode) {
+  const std::size_t n = x.extent(0);
+  const FieldShape out = output_shape(shape_of(x));
+  check_field("Conv2d", "output", y, n, out);
+  x_ = x;
+  const std::size_t p = out.height * out.width, channels = out_;
+  if (has_bias_) {
+    const auto b = b_;
+    Kokkos::parallel_for(
+        "eqflow::Conv2d::bias", RangePolicy(0, y.size()),
+        KOKKOS_LAMBDA(const std::size_t i) { y.data()[i] = b((i / p) % channels); });
+  }
+  const Scalar beta = has_bias_ ? Scalar(1) : Scalar(0);
+  for (std::size_t s = 0; s < n; ++s) {
+    const auto ys = sample_matrix<Scalar>(y, s);
+    if (kernel_ == 1) {
+      gemm<Scalar>("N", "N", Scalar(1), w_, sample_matrix<const Scalar>(x, s), beta, ys);
+    } else {
+      const auto col = workspace_->matrix(0, w_.extent(1), p);
+      im2col<Scalar>(x, s, kernel_, stride_, col);
+      gemm<Scalar>("N", "N", Scalar(1), w_, col, beta, ys);
+    }
+  }
+}
+
+template <class Scalar>
+void Conv2d<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Scalar>& gx) {
+  const std::size_t n = x_.extent(0);
+  const FieldShape out = output_shape(shape_of(x_));
+  check_field("Conv2d", "output gradient", gy, n, out);
+  if (!empty(gx)) check_field("Conv2d", "input gradient", gx, n, shape_of(x_));
+  const std::size_t p = out.height * out.width;
+  if (has_bias_) {
+    const auto gb = gb_;
+    const std::size_t channels = out_;
+    Kokkos::parallel_for(
+        "eqflow::Conv2d::bias_grad", impl::per_team(out_), KOKKOS_LAMBDA(const TeamMember& team) {
+          const std::size_t o = team.league_rank();
+          Scalar sum = 0;
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(team, n * p),
+              [&](const std::size_t i, Scalar& acc) {
+                acc += gy.data()[((i / p) * channels + o) * p + i % p];
+              },
+              sum);
+          Kokkos::single(Kokkos::PerTeam(team), [&]() { gb(o) += sum; });
+        });
+  }
+  for (std::size_t s = 0; s < n; ++s) {
+    const auto gys = sample_matrix<const Scalar>(gy, s);
+    if (kernel_ == 1) {
+      gemm<Scalar>("N", "T", Scalar(1), gys, sample_matrix<const Scalar>(x_, s), Scalar(1), gw_);
+      if (!empty(gx)) {
+        gemm<Scalar>("T", "N", Scalar(1), w_, gys, Scalar(0), sample_matrix<Scalar>(gx, s));
+      }
+    } else {
+      const auto col = workspace_->matrix(0, w_.extent(1), p);
+      im2col<Scalar>(x_, s, kernel_, stride_, col);
+      gemm<Scalar>("N", "T", Scalar(1), gys, col, Scalar(1), gw_);
+      if (!empty(gx)) {
+        const auto gcol = workspace_->matrix(1, w_.extent(1), p);
+        gemm<Scalar>("T", "N", Scalar(1), w_, gys, Scalar(0), gcol);
+        col2im<Scalar>(gcol, kernel_, stride_, gx, s);
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------ GroupNorm
+
+template <class Scalar>
+GroupNorm<Scalar>::GroupNorm(std::size_t groups, std::size_t channels, double eps)
+    : groups_(groups), channels_(channels), eps_(static_cast<Scalar>(eps)) {
+  if (groups == 0 || channels % groups != 0) {
+    throw ShapeError(
+        fmt::format("GroupNorm: {} groups do not divide {} channels", groups, channels));
+  }
+}
+
+template <class Scalar>
+FieldShape GroupNorm<Scalar>::output_shape(const FieldShape& in) const {
+  if (in.channels != channels_) {
+    throw ShapeError(fmt::format("GroupNorm: input {} needs {} channels", describe(in), channels_));
+  }
+  return in;
+}
+
+template <class Scalar>
+void GroupNorm<Scalar>::declare(ParameterStore<Scalar>& store, const std::string& prefix) {
+  w_offset_ = store.add_parameter(prefix + "weight", {channels_});
+  b_offset_ = store.add_parameter(prefix + "bias", {channels_});
+}
+
+template <class Scalar>
+void GroupNorm<Scalar>::bind(const ParameterStore<Scalar>& store) {
+  w_ = Unmanaged1<Scalar>(store.values().data() + w_offset_, channels_);
+  gw_ = Unmanaged1<Scalar>(store.gradients().data() + w_offset_, channels_);
+  b_ = Unmanaged1<Scalar>(store.values().data() + b_offset_, channels_);
+  gb_ = Unmanaged1<Scalar>(store.gradients().data() + b_offset_, channels_);
+}
+
+template <class Scalar>
+void GroupNorm<Scalar>::initialize(std::uint64_t, std::uint64_t) {
+  Kokkos::deep_copy(w_, Scalar(1));
+  Kokkos::deep_copy(b_, Scalar(0));
+}
+
+template <class Scalar>
+void GroupNorm<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>& y, Mode) {
+  const std::size_t n = x.extent(0);
+  const FieldShape shape = output_shape(shape_of(x));
+  check_field("GroupNorm", "output", y, n, shape);
+  x_ = x;
+  const std::size_t groups = groups_, p = shape.height * shape.width;
+  const std::size_t per_group = channels_ / groups, m = per_group * p;
+  if (mean_.extent(0) != n) {
+    mean_ = View2<Scalar>("eqflow::GroupNorm::mean", n, groups);
+    istd_ = View2<Scalar>("eqflow::GroupNorm::istd", n, groups);
+  }
+  const auto mean = mean_, istd = istd_;
+  const auto w = w_, b = b_;
+  const Scalar eps = eps_;
+  // One team per (sample, group): its elements are contiguous, m = C/G H W of them.
+  Kokkos::parallel_for(
+      "eqflow::GroupNorm::forward", impl::per_team(n * groups),
+      KOKKOS_LAMBDA(const TeamMember& team) {
+        const std::size_t ng = team.league_rank();
+        const std::size_t s = ng / groups, g = ng % groups;
+        const Scalar* xg = x.data() + ng * m;
+        Scalar* yg = y.data() + ng * m;
+        Scalar sum = 0, squares = 0;
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, m),
+            [&](const std::size_t i, Scalar& acc) { acc += xg[i]; }, sum);
+        const Scalar mu = sum / Scalar(m);
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, m),
+            [&](const std::size_t i, Scalar& acc) {
+              const Scalar d = xg[i] - mu;
+              acc += d * d;
+            },
+            squares);
+        const Scalar inv = Scalar(1) / math::sqrt(squares / Scalar(m) + eps);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, m), [&](const std::size_t i) {
+          const std::size_t c = g * per_group + i / p;
+          yg[i] = (xg[i] - mu) * inv * w(c) + b(c);
+        });
+        Kokkos::single(Kokkos::PerTeam(team), [&]() {
+          mean(s, g) = mu;
+          istd(s, g) = inv;
+        });
+      });
+}
+
+template <class Scalar>
+void GroupNorm<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Scalar>& gx) {
+  const auto x = x_;
+  const std::size_t n = x.extent(0);
+  const FieldShape shape = shape_of(x);
+  check_field("GroupNorm", "output gradient", gy, n, shape);
+  const std::size_t groups = groups_, channels = channels_, p = shape.height * shape.width;
+  const std::size_t per_group = channels / groups, m = per_group * p;
+  const auto mean = mean_, istd = istd_;
+  const auto w = w_, gw = gw_, gb = gb_;
+  // gamma and beta: one team per channel over (sample, position).
+  Kokkos::parallel_for(
+      "eqflow::GroupNorm::parameter_grad", impl::per_team(channels),
+      KOKKOS_LAMBDA(const TeamMember& team) {
+        const std::size_t c = team.league_rank(), g = c / per_group;
+        SumPair<Scalar> sums;  // sum gy xhat, sum gy
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, n * p),
+            [&](const std::size_t i, SumPair<Scalar>& acc) {
+              const std::size_t s = i / p, at = (s * channels + c) * p + i % p;
+              const Scalar xhat = (x.data()[at] - mean(s, g)) * istd(s, g);
+              acc.first += gy.data()[at] * xhat;
+              acc.second += gy.data()[at];
+            },
+            SumPairReducer<Scalar>(sums));
+        Kokkos::single(Kokkos::PerTeam(team), [&]() {
+          gw(c) += sums.first;
+          gb(c) += sums.second;
+        });
+      });
+  if (empty(gx)) return;
+  check_field("GroupNorm", "input gradient", gx, n, shape);
+  // gx = istd (gxhat - mean(gxhat) - xhat mean(gxhat xhat)), gxhat = gy gamma, per group.
+  Kokkos::parallel_for(
+      "eqflow::GroupNorm::backward", impl::per_team(n * groups),
+      KOKKOS_LAMBDA(const TeamMember& team) {
+        const std::size_t ng = team.league_rank();
+        const std::size_t s = ng / groups, g = ng % groups;
+        const Scalar mu = mean(s, g), inv = istd(s, g);
+        const Scalar* xg = x.data() + ng * m;
+        const Scalar* gyg = gy.data() + ng * m;
+        Scalar* gxg = gx.data() + ng * m;
+        SumPair<Scalar> sums;  // sum gxhat, sum gxhat xhat
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, m),
+            [&](const std::size_t i, SumPair<Scalar>& acc) {
+              const Scalar gxhat = gyg[i] * w(g * per_group + i / p);
+              acc.first += gxhat;
+              acc.second += gxhat * (xg[i] - mu) * inv;
+            },
+            SumPairReducer<Scalar>(sums));
+        const Scalar a = sums.first / Scalar(m), bb = sums.second / Scalar(m);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, m), [&](const std::size_t i) {
+          const Scalar gxhat = gyg[i] * w(g * per_group + i / p);
+          gxg[i] = inv * (gxhat - a - (xg[i] - mu) * inv * bb);
+        });
+      });
+}
+
+// ------------------------------------------------------------------------ FieldActivation
+
+template <class Scalar, class F>
+void FieldActivation<Scalar, F>::forward(const ConstField<Scalar>& x, const MutField<Scalar>& y,
+                                         Mode) {
+  check_field(F::name, "output", y, x.extent(0), shape_of(x));
+  x_ = x;
+  Kokkos::parallel_for(
+      "eqflow::FieldActivation::forward", RangePolicy(0, x.size()),
+      KOKKOS_LAMBDA(const std::size_t i) { y.data()[i] = F::value(x.data()[i]); });
+}
+
+template <class Scalar, class F>
+void FieldActivation<Scalar, F>::backward(const ConstField<Scalar>& gy,
+                                          const MutField<Scalar>& gx) {
+  if (empty(gx)) return;
+  const auto x = x_;
+  check_field(F::name, "output gradient", gy, x.extent(0), shape_of(x));
+  check_field(F::name, "input gradient", gx, x.extent(0), shape_of(x));
+  Kokkos::parallel_for(
+      "eqflow::FieldActivation::backward", RangePolicy(0, x.size()),
+      KOKKOS_LAMBDA(const std::size_t i) { gx.data()[i] = F::first(x.data()[i]) * gy.data()[i]; });
+}
+
+// ---------------------------------------------------------------------- UpsampleNearest2x
+
+template <class Scalar>
+void UpsampleNearest2x<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>& y,
+                                        Mode) {
+  check_field("UpsampleNearest2x", "output", y, x.extent(0), output_shape(shape_of(x)));
+  const std::size_t rows = y.extent(0) * y.extent(1) * y.extent(2);
+  const std::size_t h = x.extent(2), w = x.extent(3);
+  Kokkos::parallel_for(
+      "eqflow::UpsampleNearest2x::forward", RangePolicy(0, rows),
+      KOKKOS_LAMBDA(const std::size_t r) {
+        const std::size_t oy = r % (2 * h), plane = r / (2 * h);
+        const Scalar* in = x.data() + (plane * h + oy / 2) * w;
+        Scalar* out = y.data() + r * 2 * w;
+        for (std::size_t ox = 0; ox < 2 * w; ++ox) out[ox] = in[ox / 2];
+      });
+}
+
+template <class Scalar>
+void UpsampleNearest2x<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Scalar>& gx) {
+  if (empty(gx)) return;
+  check_field("UpsampleNearest2x", "output gradient", gy, gx.extent(0), output_shape(shape_of(gx)));
+  const std::size_t rows = gx.extent(0) * gx.extent(1) * gx.extent(2);
+  const std::size_t h = gx.extent(2), w = gx.extent(3);
+  Kokkos::parallel_for(
+      "eqflow::UpsampleNearest2x::backward", RangePolicy(0, rows),
+      KOKKOS_LAMBDA(const std::size_t r) {
+        const std::size_t iy = r % h, plane = r / h;
+        const Scalar* top = gy.data() + (plane * 2 * h + 2 * iy) * 2 * w;
+        const Scalar* bottom = top + 2 * w;
+        Scalar* out = gx.data() + r * w;
+        for (std::size_t ix = 0; ix < w; ++ix) {
+          out[ix] = top[2 * ix] + top[2 * ix + 1] + bottom[2 * ix] + bottom[2 * ix + 1];
+        }
+      });
+}
+
+// ------------------------------------------------------------------------- concatenation
+
+template <class Scalar>
+void concat_channels(const ConstField<Scalar>& a, const ConstField<Scalar>& b,
+                     const MutField<Scalar>& y) {
+  const std::size_t n = a.extent(0), ca = a.extent(1), cb = b.extent(1);
+  const std::size_t p = a.extent(2) * a.extent(3);
+  check_field("concat_channels", "second input", b, n, FieldShape{cb, a.extent(2), a.extent(3)});
+  check_field("concat_channels", "output", y, n, FieldShape{ca + cb, a.extent(2), a.extent(3)});
+  const std::size_t per_sample = (ca + cb) * p;
+  Kokkos::parallel_for(
+      "eqflow::concat_channels", RangePolicy(0, y.size()), KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t s = i / per_sample, j = i % per_sample;
+        y.data()[i] = j < ca * p ? a.data()[s * ca * p + j] : b.data()[s * cb * p + j - ca * p];
+      });
+}
+
+template <class Scalar>
+void split_channels(const ConstField<Scalar>& gy, const MutField<Scalar>& ga,
+                    const MutField<Scalar>& gb) {
+  const std::size_t n = gy.extent(0), p = gy.extent(2) * gy.extent(3);
+  const std::size_t ca = empty(ga) ? gy.extent(1) - gb.extent(1) : ga.extent(1);
+  const std::size_t cb = gy.extent(1) - ca, per_sample = gy.extent(1) * p;
+  if (!empty(ga))
+    check_field("split_channels", "first part", ga, n, FieldShape{ca, gy.extent(2), gy.extent(3)});
+  if (!empty(gb))
+    check_field("split_channels", "second part", gb, n, FieldShape{cb, gy.extent(2), gy.extent(3)});
+  const bool want_a = !empty(ga), want_b = !empty(gb);
+  Kokkos::parallel_for(
+      "eqflow::split_channels", RangePolicy(0, gy.size()), KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t s = i / per_sample, j = i % per_sample;
+        if (j < ca * p) {
+          if (want_a) ga.data()[s * ca * p + j] = gy.data()[i];
+        } else if (want_b) {
+          gb.data()[s * cb * p + j - ca * p] = gy.data()[i];
+        }
+      });
+}
+
+template class Conv2d<float>;
+template class GroupNorm<float>;
+template class FieldActivation<float, SiluFunction>;
+template class UpsampleNearest2x<float>;
+template void concat_channels(const ConstField<float>&, const ConstField<float>&,
+                              const MutField<float>&);
+template void split_channels(const ConstField<float>&, const MutField<float>&,
+                             const MutField<float>&);
+template class Conv2d<double>;
+template class GroupNorm<double>;
+template class FieldActivation<double, SiluFunction>;
+template class UpsampleNearest2x<double>;
+template void concat_channels(const ConstField<double>&, const ConstField<double>&,
+                              const MutField<double>&);
+template void split_channels(const ConstField<double>&, const MutField<double>&,
+                             const MutField<double>&);
+
+}  // namespace eqflow::nn
