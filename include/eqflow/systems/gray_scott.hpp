@@ -109,7 +109,8 @@ class GrayScottSimulator {
 
  private:
   GrayScottParameters parameters_;
-  View4<T> scratch_;  // (batch, 2, H, W)
+  View4<T> scratch_;       // (batch, 2, H, W)
+  std::size_t group_ = 1;  // samples advanced together through all steps
 };
 
 }  // namespace eqflow::systems
