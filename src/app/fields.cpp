@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "eqflow/app/deck.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/kokkos_types.hpp"
 #include "eqflow/core/progress.hpp"
@@ -53,7 +54,8 @@ GenerateResult generate_gray_scott(const GrayScottDataConfig& c, const parallel:
     return result;
   }
 
-  io::ParallelFieldWriter writer(path, dataset, shape, attributes, kGrayScottSchema, comm);
+  io::ParallelFieldWriter writer(path, dataset, shape, attributes, kGrayScottSchema, comm,
+                                 {{"deck", to_yaml(c)}});
   const std::vector<std::int64_t>& missing = writer.missing();
   result.reused = c.samples - static_cast<std::int64_t>(missing.size());
 

@@ -64,13 +64,16 @@ namespace {
 //! The working file from scratch: provenance, the allocated data set, flags at 0, attributes.
 void create_working_file(const std::string& path, const std::string& dataset,
                          const FieldShape& shape, const FieldAttributes& attributes,
-                         const std::string& schema) {
+                         const std::string& schema, const FieldAttributes& root_attributes) {
   H5File file = H5File::create(path);
   write_provenance(file, schema, 1);
   file.create_chunked_floats(dataset, shape.dims(), {1, shape.channels, shape.height, shape.width});
   file.write(complete_flags_path(dataset), std::vector<std::int64_t>(shape.samples, 0));
   for (const auto& [name, value] : attributes) {
     std::visit([&, name = name](const auto& v) { file.set_attribute(dataset, name, v); }, value);
+  }
+  for (const auto& [name, value] : root_attributes) {
+    std::visit([&, name = name](const auto& v) { file.set_attribute("/", name, v); }, value);
   }
   file.set_attribute(complete_flags_path(dataset), "description",
                      "1 once the sample's values are written and flushed");
@@ -116,7 +119,8 @@ struct ParallelFieldWriter::Handles {
 
 ParallelFieldWriter::ParallelFieldWriter(const std::string& final_path, const std::string& dataset,
                                          const FieldShape& shape, const FieldAttributes& attributes,
-                                         const std::string& schema, const parallel::Comm& comm)
+                                         const std::string& schema, const parallel::Comm& comm,
+                                         const FieldAttributes& root_attributes)
     : final_path_(final_path),
       working_path_(final_path + ".partial"),
       dataset_(dataset),
@@ -133,7 +137,7 @@ ParallelFieldWriter::ParallelFieldWriter(const std::string& final_path, const st
     if (field_file_matches(working_path_, dataset, shape, attributes)) {
       verdict = "resume";
     } else {
-      create_working_file(working_path_, dataset, shape, attributes, schema);
+      create_working_file(working_path_, dataset, shape, attributes, schema, root_attributes);
       verdict = "create";
     }
   });

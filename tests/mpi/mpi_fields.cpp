@@ -115,6 +115,7 @@ TEST_F(FieldsMpiTest, EveryRankCountWritesTheSameBits) {
     EXPECT_EQ(reader.attribute_int("seed"), 3);
     EXPECT_EQ(reader.file().attribute_string("/", "software"), "eqflow");
     EXPECT_EQ(reader.file().attribute_string("/", "schema"), kGrayScottSchema);
+    EXPECT_NE(reader.file().attribute_string("/", "deck").find("preset: maze"), std::string::npos);
     const std::vector<std::int64_t> flags = reader.file().read_ints("/fields_complete");
     EXPECT_EQ(flags, std::vector<std::int64_t>(5, 1));
     // A hyperslab: samples 2 and 3 alone.

@@ -34,9 +34,10 @@ inline constexpr const char* kGrayScottSchema = "eqflow.gray_scott_data";
 //! "/fields" (samples, 2, height, width) float32 (channel 0 = u, 1 = v, normalised by 2x - 1),
 //! chunked one sample per chunk, with the attributes preset, Du, Dv, F, k, steps, dt,
 //! normalisation ("2x - 1"), seed, initial_condition; the per-sample flags "/fields_complete";
-//! eqflow's provenance on the root, and the resolved deck (`deck`). The samples still missing are
-//! taken in rounds of size() x block: rank r simulates the r-th run of `block` of them (in
-//! float32), then all ranks write their samples collectively and mark them complete. Collective.
+//! eqflow's provenance and the resolved deck that created the file (`deck`) on the root. The
+//! samples still missing are taken in rounds of size() x block: rank r simulates the r-th run of
+//! `block` of them (in float32), then all ranks write their samples collectively and mark them
+//! complete. Collective.
 GenerateResult generate_gray_scott(const GrayScottDataConfig& config, const parallel::Comm& comm,
                                    const std::string& path, const GenerateOptions& options = {});
 

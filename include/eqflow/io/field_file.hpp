@@ -60,10 +60,12 @@ class ParallelFieldWriter {
  public:
   //! Collective. Resumes the working file if it exists, is readable, and holds a data set of
   //! this shape with exactly these attributes; otherwise (re)creates it. `schema` names the file
-  //! kind in the provenance attributes.
+  //! kind in the provenance attributes; `root_attributes` (e.g. the resolved deck) go on the
+  //! root group of a new file and are not compared on resume.
   ParallelFieldWriter(const std::string& final_path, const std::string& dataset,
                       const FieldShape& shape, const FieldAttributes& attributes,
-                      const std::string& schema, const parallel::Comm& comm);
+                      const std::string& schema, const parallel::Comm& comm,
+                      const FieldAttributes& root_attributes = {});
   ~ParallelFieldWriter();
   ParallelFieldWriter(const ParallelFieldWriter&) = delete;
   ParallelFieldWriter& operator=(const ParallelFieldWriter&) = delete;
@@ -88,7 +90,7 @@ class ParallelFieldWriter {
   struct Handles;
   std::string final_path_, working_path_, dataset_;
   FieldShape shape_;
-  const parallel::Comm& comm_;
+  parallel::Comm comm_;
   std::unique_ptr<Handles> h_;
   std::vector<std::int64_t> missing_;
   std::size_t written_ = 0;  // samples this writer completed (all ranks)
