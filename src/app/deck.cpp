@@ -16,6 +16,7 @@
 #include "eqflow/app/impl/setup.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/diffusion/noise_schedule.hpp"
+#include "eqflow/systems/gray_scott.hpp"
 
 namespace eqflow::app {
 namespace {
@@ -564,6 +565,105 @@ std::string describe_resolved(const Deck& deck, const DataShape& data) {
   RunConfig copy = deck.config;
   visit_config(copy, writer);
   return writer.text();
+}
+
+// ---- Gray-Scott data decks (`eqflow generate`) -------------------------------------------
+
+GrayScottDataConfig parse_gray_scott_deck(const std::string& yaml, const std::string& source,
+                                          const std::vector<std::string>& overrides) {
+  YAML::Node root = io::load_yaml_mapping(yaml, source);
+  std::set<std::string> overridden;
+  for (const auto& o : overrides) overridden.insert(io::apply_override(root, o));
+  io::YamlMapReader r(source, root, overridden);
+  GrayScottDataConfig c;
+  c.source = source;
+  std::string system;
+  if (!r.get_if_present("system", system)) r.fail("system", "missing; expected gray_scott");
+  if (system != "gray_scott") {
+    r.fail("system", fmt::format("'{}': `eqflow generate` makes Gray-Scott data sets, expected "
+                                 "gray_scott",
+                                 system));
+  }
+  r.get_if_present("seed", c.seed);
+  r.get_if_present("output", c.output);
+  if (c.output.empty()) r.fail("output", "must not be empty");
+
+  r.enter("data");
+  const auto& presets = systems::gray_scott_presets();
+  const bool named = r.get_if_present("preset", c.preset);
+  if (named && c.preset != "custom" &&
+      std::find(presets.begin(), presets.end(), c.preset) == presets.end()) {
+    r.fail("preset", fmt::format("'{}' is not one of: {}, custom", c.preset, join(presets, ", ")));
+  }
+  systems::GrayScottParameters p;
+  if (named && c.preset != "custom") p = systems::gray_scott_preset(c.preset);
+  bool changed = false;
+  for (const auto& [key, value, max] : {std::tuple<const char*, double*, double>{"Du", &p.Du, 0.25},
+                                        {"Dv", &p.Dv, 0.25},
+                                        {"F", &p.F, 1.0},
+                                        {"k", &p.k, 1.0}}) {
+    const double before = *value;
+    if (r.get_if_present(key, *value)) {
+      if (!(*value >= 0.0 && *value <= max)) {
+        r.fail(key,
+               fmt::format("must be in [0, {}]{}, got {}", max,
+                           max == 0.25 ? " (explicit Euler with dt = 1 is unstable above)" : "",
+                           *value));
+      }
+      changed |= *value != before;
+    } else if (!named || c.preset == "custom") {
+      r.fail(key, fmt::format("missing: without a named data.preset, Du, Dv, F and k are all "
+                              "required (presets: {})",
+                              join(presets, ", ")));
+    }
+  }
+  if (!named || changed) c.preset = "custom";
+  c.Du = p.Du, c.Dv = p.Dv, c.F = p.F, c.k = p.k;
+  for (const auto& [key, value, min] :
+       {std::tuple<const char*, std::int64_t*, std::int64_t>{"samples", &c.samples, 1},
+        {"height", &c.height, 1},
+        {"width", &c.width, 1},
+        {"steps", &c.steps, 0},
+        {"block", &c.block, 1}}) {
+    if (r.get_if_present(key, *value) && *value < min) {
+      r.fail(key, fmt::format("must be >= {}, got {}", min, *value));
+    }
+  }
+  r.leave();
+  r.check_unknown_keys();
+  return c;
+}
+
+GrayScottDataConfig read_gray_scott_deck(const std::string& path,
+                                         const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) throw IoError(path, "cannot open the deck");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_gray_scott_deck(text.str(), path, overrides);
+}
+
+std::string to_yaml(const GrayScottDataConfig& c) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "system" << YAML::Value << "gray_scott";
+  out << YAML::Key << "seed" << YAML::Value << c.seed;
+  out << YAML::Key << "output" << YAML::Value << YAML::DoubleQuoted << c.output;
+  out << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "preset" << YAML::Value << c.preset;
+  for (const auto& [key, value] :
+       {std::pair<const char*, double>{"Du", c.Du}, {"Dv", c.Dv}, {"F", c.F}, {"k", c.k}}) {
+    out << YAML::Key << key << YAML::Value << format_value(value);
+  }
+  for (const auto& [key, value] : {std::pair<const char*, std::int64_t>{"samples", c.samples},
+                                   {"height", c.height},
+                                   {"width", c.width},
+                                   {"steps", c.steps},
+                                   {"block", c.block}}) {
+    out << YAML::Key << key << YAML::Value << value;
+  }
+  out << YAML::EndMap << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
 }
 
 }  // namespace eqflow::app

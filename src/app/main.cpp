@@ -1,17 +1,20 @@
 // The eqflow command line (CLI11): `run` (every stage of a deck, resumable, MPI seed sweeps),
-// `check` (validate a deck and its data, print the resolved settings), `summary` (describe an
-// output file) and `selfcheck`. Every error is one line on stderr and a non-zero exit.
+// `check` (validate a deck and its data, print the resolved settings), `generate` (a field data
+// set over MPI ranks, resumable), `summary` (describe an output file) and `selfcheck`. Every error
+// is one line on stderr and a non-zero exit.
 #include <fmt/core.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "eqflow/app/deck.hpp"
 #include "eqflow/app/describe.hpp"
+#include "eqflow/app/fields.hpp"
 #include "eqflow/app/pipeline.hpp"
 #include "eqflow/app/selfcheck.hpp"
 #include "eqflow/core/error.hpp"
@@ -28,6 +31,7 @@ using eqflow::Error;
 const char* const kRunUsage =
     "eqflow run DECK [--set key.path=value]... [--seeds FIRST:LAST] [--no-progress]";
 const char* const kCheckUsage = "eqflow check DECK [--set key.path=value]...";
+const char* const kGenerateUsage = "eqflow generate DECK [--set key.path=value]... [--no-progress]";
 
 struct Arguments {
   std::string deck;
@@ -88,6 +92,36 @@ int run(const Arguments& args, int argc, char** argv) {
   if (comm.is_root()) fmt::print("# resolved deck\n{}", app::to_yaml(config));
   Kokkos::ScopeGuard kokkos(argc, argv);
   app::run_pipeline(config, comm, options);
+  return 0;
+}
+
+// `eqflow generate DECK`: the deck's data set into <output>/data.h5, over every MPI rank.
+int generate(const Arguments& args, int argc, char** argv) {
+  using namespace eqflow;
+  if (args.deck.empty()) {
+    throw Error(fmt::format("eqflow generate: missing DECK; usage: {}", kGenerateUsage));
+  }
+  const app::GrayScottDataConfig config = app::read_gray_scott_deck(args.deck, args.overrides);
+  parallel::MpiSession mpi(&argc, &argv);
+  const auto comm = parallel::Comm::world();
+  log::set_rank(comm.rank());
+  if (comm.is_root()) {
+    fmt::print("# resolved deck\n{}", app::to_yaml(config));
+    std::filesystem::create_directories(config.output);
+  }
+  comm.barrier();
+  Kokkos::ScopeGuard kokkos(argc, argv);
+  app::GenerateOptions options;
+  options.progress = !args.no_progress;
+  const auto path = (std::filesystem::path(config.output) / "data.h5").string();
+  const app::GenerateResult result = app::generate_gray_scott(config, comm, path, options);
+  if (comm.is_root()) {
+    fmt::print(
+        "generate: {} ({} samples of 2 x {} x {}, {} steps of '{}'): {} computed on {} "
+        "rank{}, {} already complete\n",
+        result.path, config.samples, config.height, config.width, config.steps, config.preset,
+        result.computed, comm.size(), comm.size() == 1 ? "" : "s", result.reused);
+  }
   return 0;
 }
 
@@ -155,6 +189,13 @@ int main(int argc, char** argv) {
   check_cmd->add_option("--seeds", args.seeds)->group("");
   check_cmd->add_flag("--no-progress", args.no_progress)->group("");
 
+  auto* generate_cmd = app.add_subcommand(
+      "generate",
+      "generate (or resume) the field data set of a deck (system: gray_scott) into "
+      "<output>/data.h5; under mpirun the samples are spread over the ranks");
+  add_deck_options(generate_cmd, args);
+  generate_cmd->add_flag("--no-progress", args.no_progress, "no progress lines");
+
   auto* summary_cmd = app.add_subcommand(
       "summary", "what a run gave: complete seeds, per-seed results against the baselines");
   summary_cmd->add_option("FILE", args.summary_file, "run.h5, summary.h5 or a seed file")
@@ -171,10 +212,11 @@ int main(int argc, char** argv) {
     }
     const std::string first = argv[1];
     if (!first.empty() && first[0] != '-' && first != "run" && first != "check" &&
-        first != "summary" && first != "selfcheck") {
-      throw Error(fmt::format(
-          "unknown command '{}' (expected run, check, summary or selfcheck; see eqflow --help)",
-          first));
+        first != "generate" && first != "summary" && first != "selfcheck") {
+      throw Error(
+          fmt::format("unknown command '{}' (expected run, check, generate, summary or "
+                      "selfcheck; see eqflow --help)",
+                      first));
     }
     try {
       app.parse(argc, argv);
@@ -190,12 +232,15 @@ int main(int argc, char** argv) {
     }
     if (run_cmd->parsed()) return run(args, argc, argv);
     if (check_cmd->parsed()) return check(args, *check_cmd);
+    if (generate_cmd->parsed()) return generate(args, argc, argv);
     if (summary_cmd->parsed()) {
       fmt::print("{}", eqflow::app::describe_output(args.summary_file, args.json));
       return 0;
     }
     if (selfcheck_cmd->parsed()) return selfcheck(argc, argv);
-    throw Error("missing command (expected run, check, summary or selfcheck; see eqflow --help)");
+    throw Error(
+        "missing command (expected run, check, generate, summary or selfcheck; see eqflow "
+        "--help)");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "eqflow: error: %s\n", e.what());
     return 1;

@@ -7,6 +7,7 @@
 #include <hdf5.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -509,6 +510,41 @@ void H5File::write(const std::string& path, std::int64_t value) {
   write_scalar(writable_file(), path_, path, value);
 }
 
+void H5File::create_chunked_floats(const std::string& raw_path,
+                                   const std::vector<std::size_t>& shape,
+                                   const std::vector<std::size_t>& chunk) {
+  const hid_t file = writable_file();
+  const std::string path = normalise(raw_path);
+  bool chunk_fits = !shape.empty() && chunk.size() == shape.size();
+  for (std::size_t i = 0; chunk_fits && i < shape.size(); ++i) {
+    chunk_fits = chunk[i] >= 1 && chunk[i] <= std::max<std::size_t>(shape[i], 1);
+  }
+  if (!chunk_fits) {
+    throw IoError(path_, fmt::format("dataset '{}': chunk {} does not fit shape {}", path,
+                                     join(chunk), join(shape)));
+  }
+  if (H5Lexists(file, path.c_str(), H5P_DEFAULT) > 0) {
+    throw IoError(path_, fmt::format("cannot create dataset '{}': it exists", path));
+  }
+  const std::vector<hsize_t> dims(shape.begin(), shape.end()), chunks(chunk.begin(), chunk.end());
+  const Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+                     H5Sclose);
+  const Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_chunk(dcpl.get(), static_cast<int>(chunks.size()), chunks.data());
+  H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
+  H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
+  const Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  H5Pset_char_encoding(lcpl.get(), H5T_CSET_UTF8);
+  const Handle dataset(H5Dcreate2(file, path.c_str(), H5T_IEEE_F32LE, space.get(), lcpl.get(),
+                                  dcpl.get(), H5P_DEFAULT),
+                       H5Dclose);
+  if (!dataset.valid()) {
+    throw IoError(path_, fmt::format("cannot create dataset '{}' of shape {}{}", path, join(shape),
+                                     hdf5_reason()));
+  }
+}
+
 void H5File::write_string(const std::string& path, const std::string& value) {
   const Handle type = vlen_string_type(H5T_CSET_UTF8);
   const char* text = value.c_str();
@@ -665,6 +701,44 @@ std::vector<float> H5File::read_floats(const std::string& path,
   const std::string name = normalise(path);
   const Handle dataset = open_dataset(*this, checked_file(), name);
   return read_numeric<float>(path_, dataset_readable(dataset, name), shape, false);
+}
+
+std::vector<float> H5File::read_float_rows(const std::string& path, std::size_t first,
+                                           std::size_t count,
+                                           std::vector<std::size_t>* shape) const {
+  const std::string name = normalise(path);
+  const Handle dataset = open_dataset(*this, checked_file(), name);
+  const Handle type(H5Dget_type(dataset.get()), H5Tclose);
+  const H5T_class_t cls = H5Tget_class(type.get());
+  if (cls != H5T_INTEGER && cls != H5T_FLOAT) {
+    throw IoError(path_, fmt::format("dataset '{}' is not numeric (HDF5 type class {}), expected "
+                                     "integer or floating-point numbers",
+                                     name, static_cast<int>(cls)));
+  }
+  const Handle space(H5Dget_space(dataset.get()), H5Sclose);
+  const std::vector<std::size_t> dims = extents(space.get());
+  if (shape != nullptr) *shape = dims;
+  if (dims.empty()) {
+    throw IoError(path_, fmt::format("dataset '{}' is a scalar, expected rows", name));
+  }
+  if (first > dims[0] || count > dims[0] - first) {
+    throw IoError(path_, fmt::format("dataset '{}': rows [{}, {}) are beyond its {} rows", name,
+                                     first, first + count, dims[0]));
+  }
+  std::vector<hsize_t> start(dims.size(), 0), extent(dims.begin(), dims.end());
+  start[0] = first;
+  extent[0] = count;
+  std::vector<float> out(product(std::vector<std::size_t>(extent.begin(), extent.end())));
+  if (out.empty()) return out;
+  H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr);
+  const Handle memory(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr),
+                      H5Sclose);
+  if (H5Dread(dataset.get(), H5T_NATIVE_FLOAT, memory.get(), space.get(), H5P_DEFAULT, out.data()) <
+      0) {
+    throw IoError(path_, fmt::format("cannot read rows [{}, {}) of dataset '{}'{}", first,
+                                     first + count, name, hdf5_reason()));
+  }
+  return out;
 }
 
 std::vector<std::int64_t> H5File::read_ints(const std::string& path,

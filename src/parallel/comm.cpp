@@ -35,10 +35,10 @@ MpiSession::~MpiSession() {
   if (owns_ && !finalised) MPI_Finalize();
 }
 
-Comm Comm::world() {
+Comm Comm::duplicate(const void* source) {
   Comm c;
   auto* comm = new MPI_Comm;
-  check(MPI_Comm_dup(MPI_COMM_WORLD, comm), "MPI_Comm_dup");
+  check(MPI_Comm_dup(*static_cast<const MPI_Comm*>(source), comm), "MPI_Comm_dup");
   c.comm_ = std::shared_ptr<void>(comm, [](void* p) {
     auto* mc = static_cast<MPI_Comm*>(p);
     int finalised = 0;
@@ -49,6 +49,16 @@ Comm Comm::world() {
   MPI_Comm_rank(*comm, &c.rank_);
   MPI_Comm_size(*comm, &c.size_);
   return c;
+}
+
+Comm Comm::world() {
+  const MPI_Comm world = MPI_COMM_WORLD;
+  return duplicate(&world);
+}
+
+Comm Comm::self() {
+  const MPI_Comm self = MPI_COMM_SELF;
+  return duplicate(&self);
 }
 
 void Comm::barrier() const {

@@ -1,11 +1,13 @@
-// GoogleTest main of the MPI suite (eqflow_mpi_tests, run under mpiexec with 1, 2 and 4 ranks):
-// every rank runs every test; rank 0 prints the usual report, the others only their failed
-// assertions, and the run fails if any rank failed.
+// GoogleTest main of the MPI suites (eqflow_mpi_tests, run under mpiexec with 1, 2 and 4 ranks;
+// eqflow_mpi_field_tests with 1 and 2): every rank runs every test; rank 0 prints the usual
+// report, the others only their failed assertions, and the run fails if any rank failed. Kokkos
+// is initialised for the suites whose tests run kernels (each test's Views die in its scope).
 #include <gtest/gtest.h>
 #include <mpi.h>
 
 #include <cstdio>
 
+#include "eqflow/core/kokkos_types.hpp"
 #include "eqflow/parallel/comm.hpp"
 
 namespace {
@@ -29,6 +31,7 @@ class FailurePrinter : public ::testing::EmptyTestEventListener {
 int main(int argc, char** argv) {
   eqflow::parallel::MpiSession mpi(&argc, &argv);
   ::testing::InitGoogleTest(&argc, argv);
+  Kokkos::ScopeGuard kokkos(argc, argv);
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (rank != 0) {

@@ -18,7 +18,8 @@ BELOW = {
     "flow": {"core", "nn", "diffusion"},
     "systems": {"core"},
     "dynamics": {"core", "nn", "diffusion", "systems"},
-    "io": {"core", "nn", "systems"},
+    # io/field_file's parallel writer takes a parallel::Comm (its MPI_Comm for parallel HDF5).
+    "io": {"core", "nn", "systems", "parallel"},
     "parallel": {"core"},
     "app": {"core", "nn", "diffusion", "flow", "systems", "dynamics", "io", "parallel"},
 }

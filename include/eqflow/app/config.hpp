@@ -146,6 +146,25 @@ struct RunConfig {
   SelectionConfig select;
 };
 
+//! A Gray-Scott data set (`system: gray_scott`, `eqflow generate`): the deck's top-level `seed`
+//! and `output` and its `data:` section. Read by read_gray_scott_deck (app/deck.hpp).
+struct GrayScottDataConfig {
+  std::string source;                     //!< the deck file (or the name given to text)
+  std::uint64_t seed = 0;                 //!< the initial conditions' seed
+  std::string output = "out/gray_scott";  //!< output directory: the file is <output>/data.h5
+  //! One of systems::gray_scott_presets(), or "custom" (Du, Dv, F and k all given). Given
+  //! parameters override a named preset's; the file then records preset "custom".
+  std::string preset;
+  double Du = 0.0, Dv = 0.0, F = 0.0, k = 0.0;  //!< resolved: the preset's or the deck's
+  std::int64_t samples = 8192;
+  std::int64_t height = 128;
+  std::int64_t width = 128;
+  std::int64_t steps = 10000;  //!< explicit Euler steps (dt = 1) from the initial condition
+  //! Samples each rank simulates between two completeness marks of the file (a killed run
+  //! loses at most this much work per rank).
+  std::int64_t block = 16;
+};
+
 //! Constraints of real-valued settings.
 enum class Bound { Any, Positive, NonNegative };
 

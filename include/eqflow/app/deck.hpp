@@ -56,6 +56,19 @@ DataShape validate_data(const Deck& deck);
 //! Every setting of `config` as a plain YAML document (reads back to the same config).
 std::string to_yaml(const RunConfig& config);
 
+//! Reads a `system: gray_scott` deck for `eqflow generate`: top-level `system`, `seed`,
+//! `output`, and the `data:` section (`preset`, `Du`, `Dv`, `F`, `k`, `samples`, `height`,
+//! `width`, `steps`, `block`), with `--set` overrides. Unknown keys, wrong types and out-of-range
+//! values are ConfigError naming the key, file and line; the preset is resolved (a given Du ..
+//! k overrides it, and makes it "custom"; without `preset` all four are required).
+GrayScottDataConfig read_gray_scott_deck(const std::string& path,
+                                         const std::vector<std::string>& overrides = {});
+//! The same from text (`source` names it in errors).
+GrayScottDataConfig parse_gray_scott_deck(const std::string& yaml, const std::string& source,
+                                          const std::vector<std::string>& overrides = {});
+//! The resolved settings as a plain YAML deck (reads back to the same config).
+std::string to_yaml(const GrayScottDataConfig& config);
+
 //! The resolved deck for `eqflow check`: valid YAML with values resolved for `data` ("auto"
 //! divergence, points 0) and a trailing comment per line saying where the value came from.
 std::string describe_resolved(const Deck& deck, const DataShape& data);

@@ -66,6 +66,13 @@ class H5File {
   void write(const std::string& path, Int value) {
     write(path, static_cast<std::int64_t>(value));
   }
+  //! A float32 dataset of `shape` stored in chunks of `chunk` (same rank, each extent between 1
+  //! and the dataset's), allocated in full when created and never filled (its values are
+  //! undefined until written): the layout parallel writers fill in place, where writing values
+  //! changes no metadata, so a killed writer leaves a consistent file. Throws IoError if
+  //! something exists at `path` or the shapes disagree.
+  void create_chunked_floats(const std::string& path, const std::vector<std::size_t>& shape,
+                             const std::vector<std::size_t>& chunk);
   //! A scalar variable-length UTF-8 string (h5py reads it as str).
   void write_string(const std::string& path, const std::string& value);
   //! An external link at `path` to `object` in `target_file` (a name relative to this file's
@@ -112,6 +119,12 @@ class H5File {
                                    std::vector<std::size_t>* shape = nullptr) const;
   std::vector<float> read_floats(const std::string& path,
                                  std::vector<std::size_t>* shape = nullptr) const;
+  //! Rows [first, first + count) along the first axis of a numeric dataset of rank >= 1 (a
+  //! hyperslab: only those rows are read), row-major, converted to float from any stored integer
+  //! or float type; the dataset's full shape goes to `*shape`. Throws IoError for rows beyond
+  //! the dataset's.
+  std::vector<float> read_float_rows(const std::string& path, std::size_t first, std::size_t count,
+                                     std::vector<std::size_t>* shape = nullptr) const;
   //! Integer datasets only (a float dataset is an error, not truncated).
   std::vector<std::int64_t> read_ints(const std::string& path,
                                       std::vector<std::size_t>* shape = nullptr) const;

@@ -27,9 +27,14 @@ class Comm {
  public:
   //! A duplicate of MPI_COMM_WORLD.
   static Comm world();
+  //! A duplicate of MPI_COMM_SELF: this rank alone (serial work inside an MPI run, tests).
+  static Comm self();
   int rank() const { return rank_; }
   int size() const { return size_; }
   bool is_root() const { return rank_ == 0; }
+  //! The underlying communicator as an opaque handle: a `const MPI_Comm*`, for the libraries
+  //! that take one (parallel HDF5 in io/). Valid while this Comm or a copy of it lives.
+  const void* native_handle() const { return comm_.get(); }
 
   void barrier() const;
   //! In-place sum over ranks.
@@ -58,6 +63,9 @@ class Comm {
                                             std::size_t width) const;
 
  private:
+  //! A duplicate of the communicator *static_cast<const MPI_Comm*>(source).
+  static Comm duplicate(const void* source);
+
   std::shared_ptr<void> comm_;  // holds an MPI_Comm*, freed by the deleter
   int rank_ = 0;
   int size_ = 1;
