@@ -657,7 +657,8 @@ def train(args):
     sched = cosine_with_warmup(opt, args.warmup, total)
     ab = alpha_bar()
     gen = torch.Generator().manual_seed(args.seed + 1)  # shuffling, steps, noise
-    history = {"epoch": [], "train_loss": [], "val_loss": [], "lr": [], "seconds": []}
+    history = {"epoch": [], "train_loss": [], "val_loss": [], "lr_after_epoch": [],
+               "epoch_seconds": []}
     val_seed = args.seed + 2
     start_all = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
@@ -675,10 +676,10 @@ def train(args):
         history["epoch"].append(epoch)
         history["train_loss"].append(loss_sum / count)
         history["val_loss"].append(val)
-        history["lr"].append(opt.param_groups[0]["lr"])
-        history["seconds"].append(time.perf_counter() - start)
-        print(f"epoch {epoch}/{args.epochs} train {loss_sum / count:.6f} val {val:.6f} "
-              f"lr {opt.param_groups[0]['lr']:.3e} {history['seconds'][-1]:.1f} s", flush=True)
+        history["lr_after_epoch"].append(opt.param_groups[0]["lr"])
+        history["epoch_seconds"].append(time.perf_counter() - start)
+        print(f"epoch {epoch}/{args.epochs} train {loss_sum / count:.6f} val {val:.6f} lr "
+              f"{opt.param_groups[0]['lr']:.3e} {history['epoch_seconds'][-1]:.1f} s", flush=True)
     result = {
         "generator": "bench/unet_torch.py train", "torch": str(torch.__version__),
         "data": os.path.abspath(args.data), "dataset": args.dataset, "samples": n,
@@ -689,7 +690,11 @@ def train(args):
         "warmup": args.warmup, "total_steps": total, "clip": args.clip,
         "threads": args.threads, "device": str(device),
         "parameters": sum(p.numel() for p in model.parameters()),
-        "seconds": time.perf_counter() - start_all, **history}
+        "total_seconds": time.perf_counter() - start_all,
+        "train_loss_definition": "mean over the epoch's batches (weighted by batch size) of the "
+                                 "v-prediction MSE, with the weights of the moment",
+        "val_loss_definition": "v-prediction MSE over all held-out samples after the epoch, the "
+                               "same noise and steps every epoch", **history}
     if args.output:
         write_atomic(args.output, lambda tmp: write_json(tmp, result))
     if args.model:
