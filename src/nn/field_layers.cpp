@@ -79,7 +79,7 @@ template <class Scalar>
 void col2im(const Unmanaged2<Scalar>& gcol, std::size_t k, std::size_t s,
             const MutField<Scalar>& gx, std::size_t n) {
   const std::size_t channels = gx.extent(1), h = gx.extent(2), w = gx.extent(3);
-  const std::size_t ho = h / s, wo = w / s, pad = k / 2;
+  const std::size_t wo = w / s, pad = k / 2;
   Kokkos::parallel_for(
       "eqflow::Conv2d::col2im", RangePolicy(0, channels * h), KOKKOS_LAMBDA(const std::size_t i) {
         const std::size_t iy = i % h, c = i / h;
