@@ -203,40 +203,50 @@ T read_one(const std::string& file, const Readable& obj, bool integers_only) {
   return values[0];
 }
 
-std::string read_text(const std::string& file, const Readable& obj) {
+//! Every string of a string dataset or attribute (variable- or fixed-length), in storage order.
+std::vector<std::string> read_texts(const std::string& file, const Readable& obj) {
   const Handle type = obj.type();
   if (H5Tget_class(type.get()) != H5T_STRING) {
     throw IoError(file, fmt::format("{} is not a string", obj.what));
   }
   const Handle space = obj.space();
   const std::size_t count = element_count(space.get());
-  if (count != 1) {
-    throw IoError(file, fmt::format("{} holds {} strings, expected one", obj.what, count));
-  }
   const H5T_cset_t cset = H5Tget_cset(type.get());
+  std::vector<std::string> out;
   if (H5Tis_variable_str(type.get()) > 0) {
     const Handle memory = vlen_string_type(cset);
-    char* text = nullptr;
-    if (obj.read(memory.get(), &text) < 0) {
+    std::vector<char*> texts(count, nullptr);
+    if (obj.read(memory.get(), texts.data()) < 0) {
       throw IoError(file, fmt::format("cannot read {}{}", obj.what, hdf5_reason()));
     }
-    std::string out = text != nullptr ? text : "";
-    H5free_memory(text);
+    for (char* text : texts) {
+      out.emplace_back(text != nullptr ? text : "");
+      H5free_memory(text);
+    }
     return out;
   }
   const std::size_t size = H5Tget_size(type.get());
-  std::vector<char> buffer(size + 1, '\0');
+  std::vector<char> buffer(size * count + 1, '\0');
   const Handle memory(H5Tcopy(type.get()), H5Tclose);
   if (obj.read(memory.get(), buffer.data()) < 0) {
     throw IoError(file, fmt::format("cannot read {}{}", obj.what, hdf5_reason()));
   }
-  std::string out(buffer.data(), size);
-  const std::size_t nul = out.find('\0');
-  if (nul != std::string::npos) out.resize(nul);
-  if (H5Tget_strpad(type.get()) == H5T_STR_SPACEPAD) {
-    out.erase(out.find_last_not_of(' ') + 1);
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string text(buffer.data() + i * size, size);
+    const std::size_t nul = text.find('\0');
+    if (nul != std::string::npos) text.resize(nul);
+    if (H5Tget_strpad(type.get()) == H5T_STR_SPACEPAD) text.erase(text.find_last_not_of(' ') + 1);
+    out.push_back(std::move(text));
   }
   return out;
+}
+
+std::string read_text(const std::string& file, const Readable& obj) {
+  auto texts = read_texts(file, obj);
+  if (texts.size() != 1) {
+    throw IoError(file, fmt::format("{} holds {} strings, expected one", obj.what, texts.size()));
+  }
+  return std::move(texts[0]);
 }
 
 //! Creates (or replaces) an attribute and writes `buffer` into it.
@@ -551,6 +561,15 @@ void H5File::write_string(const std::string& path, const std::string& value) {
   put_dataset(writable_file(), path_, normalise(path), type.get(), type.get(), nullptr, &text, 1);
 }
 
+void H5File::write_strings(const std::string& path, const std::vector<std::string>& values) {
+  const Handle type = vlen_string_type(H5T_CSET_UTF8);
+  std::vector<const char*> texts;
+  for (const auto& v : values) texts.push_back(v.c_str());
+  const std::vector<std::size_t> dims{values.size()};
+  put_dataset(writable_file(), path_, normalise(path), type.get(), type.get(), &dims, texts.data(),
+              values.size());
+}
+
 void H5File::link_external(const std::string& path, const std::string& target_file,
                            const std::string& object) {
   const hid_t file = writable_file();
@@ -764,6 +783,12 @@ std::string H5File::read_string(const std::string& path) const {
   const std::string name = normalise(path);
   const Handle dataset = open_dataset(*this, checked_file(), name);
   return read_text(path_, dataset_readable(dataset, name));
+}
+
+std::vector<std::string> H5File::read_strings(const std::string& path) const {
+  const std::string name = normalise(path);
+  const Handle dataset = open_dataset(*this, checked_file(), name);
+  return read_texts(path_, dataset_readable(dataset, name));
 }
 
 // ---- Structure -------------------------------------------------------------------------

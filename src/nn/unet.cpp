@@ -241,14 +241,6 @@ void ResnetBlock<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<
 // ---------------------------------------------------------------------------------- UNet
 
 //! One stage of the path: activation slot `output` from slot `input` (and `skip`).
-template <class Scalar>
-struct UNet<Scalar>::Step {
-  enum class Kind { ConvIn, Resnet, Down, Attention, UpResnet, Upsample };
-  Kind kind;
-  std::size_t module = 0;  // index into resnets_ or samplers_
-  std::size_t input = 0, skip = 0, concat = 0, output = 0;
-};
-
 namespace {
 //! An activation slot's channels and level (side = input side >> level).
 struct Slot {

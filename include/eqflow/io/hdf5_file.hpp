@@ -75,6 +75,8 @@ class H5File {
                              const std::vector<std::size_t>& chunk);
   //! A scalar variable-length UTF-8 string (h5py reads it as str).
   void write_string(const std::string& path, const std::string& value);
+  //! A one-dimensional dataset of variable-length UTF-8 strings.
+  void write_strings(const std::string& path, const std::vector<std::string>& values);
   //! An external link at `path` to `object` in `target_file` (a name relative to this file's
   //! directory, as HDF5 resolves it): readers of this file see that object at `path` whenever
   //! the target exists; exists(path) is false while it does not.
@@ -134,6 +136,8 @@ class H5File {
   std::int64_t read_int(const std::string& path) const;
   //! A one-element string dataset (variable- or fixed-length).
   std::string read_string(const std::string& path) const;
+  //! Every string of a string dataset, in storage order.
+  std::vector<std::string> read_strings(const std::string& path) const;
 
   // ---- Structure.
 

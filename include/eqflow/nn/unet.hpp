@@ -116,7 +116,13 @@ class UNet {
   std::size_t activation_bytes() const;
 
  private:
-  struct Step;  // one stage of the network's path (defined in unet.cpp)
+  //! One stage of the network's path: a module applied to activation slots.
+  struct Step {
+    enum class Kind { ConvIn, Resnet, Down, Attention, UpResnet, Upsample };
+    Kind kind;
+    std::size_t module = 0;  // index into resnets_ or samplers_
+    std::size_t input = 0, skip = 0, concat = 0, output = 0;
+  };
   void ensure_buffers(std::size_t n, std::size_t h, std::size_t w);
 
   UNetConfig config_;
