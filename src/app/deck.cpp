@@ -16,6 +16,7 @@
 #include "eqflow/app/impl/setup.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/diffusion/noise_schedule.hpp"
+#include "eqflow/io/field_file.hpp"
 #include "eqflow/systems/gray_scott.hpp"
 
 namespace eqflow::app {
@@ -567,28 +568,26 @@ std::string describe_resolved(const Deck& deck, const DataShape& data) {
   return writer.text();
 }
 
-// ---- Gray-Scott data decks (`eqflow generate`) -------------------------------------------
+// ---- Field decks (`eqflow generate`, `eqflow run` of gray_scott and fields) -------------
 
-GrayScottDataConfig parse_gray_scott_deck(const std::string& yaml, const std::string& source,
-                                          const std::vector<std::string>& overrides) {
-  YAML::Node root = io::load_yaml_mapping(yaml, source);
-  std::set<std::string> overridden;
-  for (const auto& o : overrides) overridden.insert(io::apply_override(root, o));
-  io::YamlMapReader r(source, root, overridden);
-  GrayScottDataConfig c;
-  c.source = source;
-  std::string system;
-  if (!r.get_if_present("system", system)) r.fail("system", "missing; expected gray_scott");
-  if (system != "gray_scott") {
-    r.fail("system", fmt::format("'{}': `eqflow generate` makes Gray-Scott data sets, expected "
-                                 "gray_scott",
-                                 system));
-  }
-  r.get_if_present("seed", c.seed);
-  r.get_if_present("output", c.output);
-  if (c.output.empty()) r.fail("output", "must not be empty");
+bool is_field_system(const std::string& system) {
+  return system == "gray_scott" || system == "fields";
+}
 
-  r.enter("data");
+std::string deck_system(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) throw IoError(path, "cannot open the deck");
+  std::stringstream text;
+  text << in.rdbuf();
+  YAML::Node root = io::load_yaml_mapping(text.str(), path);
+  for (const auto& o : overrides) io::apply_override(root, o);
+  const YAML::Node system = root["system"];
+  return system && system.IsScalar() ? system.Scalar() : std::string();
+}
+
+namespace {
+
+void parse_gray_scott_data(io::YamlMapReader& r, FieldRunConfig& c) {
   const auto& presets = systems::gray_scott_presets();
   const bool named = r.get_if_present("preset", c.preset);
   if (named && c.preset != "custom" &&
@@ -629,39 +628,147 @@ GrayScottDataConfig parse_gray_scott_deck(const std::string& yaml, const std::st
       r.fail(key, fmt::format("must be >= {}, got {}", min, *value));
     }
   }
+}
+
+void parse_field_score(io::YamlMapReader& r, FieldScoreConfig& s) {
+  for (const auto& [key, value, min] :
+       {std::tuple<const char*, std::int64_t*, std::int64_t>{"epochs", &s.epochs, 0},
+        {"batch", &s.batch, 1},
+        {"warmup_steps", &s.warmup_steps, 0},
+        {"layers_per_block", &s.layers_per_block, 1},
+        {"checkpoint_every", &s.checkpoint_every, 1},
+        {"samples", &s.samples, 0},
+        {"sampler_steps", &s.sampler_steps, 1}}) {
+    if (r.get_if_present(key, *value) && *value < min) {
+      r.fail(key, fmt::format("must be >= {}, got {}", min, *value));
+    }
+  }
+  for (const auto& [key, value] : {std::pair<const char*, double*>{"lr", &s.lr},
+                                   {"weight_decay", &s.weight_decay},
+                                   {"clip", &s.clip}}) {
+    if (r.get_if_present(key, *value) && *value < 0) {
+      r.fail(key, fmt::format("must be >= 0, got {}", *value));
+    }
+  }
+  if (r.get_if_present("validation_fraction", s.validation_fraction) &&
+      !(s.validation_fraction >= 0 && s.validation_fraction < 1)) {
+    r.fail("validation_fraction", fmt::format("must be in [0, 1), got {}", s.validation_fraction));
+  }
+  if (r.get_if_present("block_channels", s.block_channels)) {
+    for (const auto channels : s.block_channels) {
+      if (channels < 8 || channels % 8 != 0) {
+        r.fail("block_channels",
+               fmt::format("{} channels: each block needs a positive multiple of 8 (GroupNorm "
+                           "of 8 groups, attention heads of 8)",
+                           channels));
+      }
+    }
+  }
+  if (r.get_if_present("sampler", s.sampler) && s.sampler != "ddpm" && s.sampler != "ddim") {
+    r.fail("sampler", fmt::format("'{}': expected ddpm or ddim", s.sampler));
+  }
+  if (s.sampler_steps > 100) {
+    r.fail("sampler_steps", fmt::format("{}: at most the schedule's 100 steps", s.sampler_steps));
+  }
+}
+
+}  // namespace
+
+FieldRunConfig parse_field_deck(const std::string& yaml, const std::string& source,
+                                const std::vector<std::string>& overrides) {
+  YAML::Node root = io::load_yaml_mapping(yaml, source);
+  std::set<std::string> overridden;
+  for (const auto& o : overrides) overridden.insert(io::apply_override(root, o));
+  io::YamlMapReader r(source, root, overridden);
+  FieldRunConfig c;
+  c.source = source;
+  if (!r.get_if_present("system", c.system)) {
+    r.fail("system", "missing; expected gray_scott or fields");
+  }
+  if (!is_field_system(c.system)) {
+    r.fail("system", fmt::format("'{}': field decks are gray_scott (simulated data) or fields "
+                                 "(your own HDF5 data set)",
+                                 c.system));
+  }
+  r.get_if_present("seed", c.seed);
+  r.get_if_present("output", c.output);
+  if (c.output.empty()) r.fail("output", "must not be empty");
+
+  r.enter("data");
+  if (c.system == "gray_scott") {
+    parse_gray_scott_data(r, c);
+  } else {
+    if (!r.get_if_present("file", c.file) || c.file.empty()) {
+      r.fail("file", "required for system 'fields' (an HDF5 file with an (N, C, H, W) data set)");
+    }
+    r.get_if_present("dataset", c.dataset);
+  }
+  r.leave();
+  r.enter("score");
+  parse_field_score(r, c.score);
   r.leave();
   r.check_unknown_keys();
+  if (c.system == "fields") {
+    const io::FieldReader data(c.file, c.dataset);  // throws for a missing or misshapen set
+    c.samples = static_cast<std::int64_t>(data.shape().samples);
+    c.height = static_cast<std::int64_t>(data.shape().height);
+    c.width = static_cast<std::int64_t>(data.shape().width);
+  }
   return c;
 }
 
-GrayScottDataConfig read_gray_scott_deck(const std::string& path,
-                                         const std::vector<std::string>& overrides) {
+FieldRunConfig read_field_deck(const std::string& path, const std::vector<std::string>& overrides) {
   std::ifstream in(path);
   if (!in) throw IoError(path, "cannot open the deck");
   std::stringstream text;
   text << in.rdbuf();
-  return parse_gray_scott_deck(text.str(), path, overrides);
+  return parse_field_deck(text.str(), path, overrides);
 }
 
-std::string to_yaml(const GrayScottDataConfig& c) {
+std::string to_yaml(const FieldRunConfig& c) {
   YAML::Emitter out;
   out << YAML::BeginMap;
-  out << YAML::Key << "system" << YAML::Value << "gray_scott";
+  out << YAML::Key << "system" << YAML::Value << c.system;
   out << YAML::Key << "seed" << YAML::Value << c.seed;
   out << YAML::Key << "output" << YAML::Value << YAML::DoubleQuoted << c.output;
   out << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "preset" << YAML::Value << c.preset;
-  for (const auto& [key, value] :
-       {std::pair<const char*, double>{"Du", c.Du}, {"Dv", c.Dv}, {"F", c.F}, {"k", c.k}}) {
-    out << YAML::Key << key << YAML::Value << format_value(value);
+  if (c.system == "fields") {
+    out << YAML::Key << "file" << YAML::Value << YAML::DoubleQuoted << c.file;
+    out << YAML::Key << "dataset" << YAML::Value << YAML::DoubleQuoted << c.dataset;
+  } else {
+    out << YAML::Key << "preset" << YAML::Value << c.preset;
+    for (const auto& [key, value] :
+         {std::pair<const char*, double>{"Du", c.Du}, {"Dv", c.Dv}, {"F", c.F}, {"k", c.k}}) {
+      out << YAML::Key << key << YAML::Value << format_value(value);
+    }
+    for (const auto& [key, value] : {std::pair<const char*, std::int64_t>{"samples", c.samples},
+                                     {"height", c.height},
+                                     {"width", c.width},
+                                     {"steps", c.steps},
+                                     {"block", c.block}}) {
+      out << YAML::Key << key << YAML::Value << value;
+    }
   }
-  for (const auto& [key, value] : {std::pair<const char*, std::int64_t>{"samples", c.samples},
-                                   {"height", c.height},
-                                   {"width", c.width},
-                                   {"steps", c.steps},
-                                   {"block", c.block}}) {
+  out << YAML::EndMap;
+  const FieldScoreConfig& s = c.score;
+  out << YAML::Key << "score" << YAML::Value << YAML::BeginMap;
+  for (const auto& [key, value] : {std::pair<const char*, std::int64_t>{"epochs", s.epochs},
+                                   {"batch", s.batch},
+                                   {"warmup_steps", s.warmup_steps},
+                                   {"layers_per_block", s.layers_per_block},
+                                   {"checkpoint_every", s.checkpoint_every},
+                                   {"samples", s.samples},
+                                   {"sampler_steps", s.sampler_steps}}) {
     out << YAML::Key << key << YAML::Value << value;
   }
+  for (const auto& [key, value] : {std::pair<const char*, double>{"lr", s.lr},
+                                   {"weight_decay", s.weight_decay},
+                                   {"clip", s.clip},
+                                   {"validation_fraction", s.validation_fraction}}) {
+    out << YAML::Key << key << YAML::Value << format_value(value);
+  }
+  out << YAML::Key << "block_channels" << YAML::Value << YAML::Flow << s.block_channels;
+  out << YAML::Key << "sampler" << YAML::Value << s.sampler;
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -16,7 +16,7 @@
 
 namespace eqflow::app {
 
-GenerateResult generate_gray_scott(const GrayScottDataConfig& c, const parallel::Comm& comm,
+GenerateResult generate_gray_scott(const FieldRunConfig& c, const parallel::Comm& comm,
                                    const std::string& path, const GenerateOptions& options) {
   const systems::GrayScottParameters parameters{c.Du, c.Dv, c.F, c.k};
   systems::validate(parameters);

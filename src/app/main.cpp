@@ -101,7 +101,7 @@ int generate(const Arguments& args, int argc, char** argv) {
   if (args.deck.empty()) {
     throw Error(fmt::format("eqflow generate: missing DECK; usage: {}", kGenerateUsage));
   }
-  const app::GrayScottDataConfig config = app::read_gray_scott_deck(args.deck, args.overrides);
+  const app::FieldRunConfig config = app::read_field_deck(args.deck, args.overrides);
   parallel::MpiSession mpi(&argc, &argv);
   const auto comm = parallel::Comm::world();
   log::set_rank(comm.rank());

@@ -5,6 +5,7 @@
 
 #include "eqflow/app/deck.hpp"
 #include "eqflow/core/error.hpp"
+#include "eqflow/io/hdf5_file.hpp"
 #include "support/files.hpp"
 
 namespace eqflow {
@@ -13,11 +14,11 @@ namespace {
 void expect_error(const std::string& yaml, const std::vector<std::string>& fragments,
                   const std::vector<std::string>& overrides = {}) {
   test::expect_error_containing<ConfigError>(
-      [&] { app::parse_gray_scott_deck(yaml, "gs.yaml", overrides); }, fragments);
+      [&] { app::parse_field_deck(yaml, "gs.yaml", overrides); }, fragments);
 }
 
 TEST(GrayScottDeck, PresetAndDefaults) {
-  const auto c = app::parse_gray_scott_deck(
+  const auto c = app::parse_field_deck(
       "system: gray_scott\nseed: 4\noutput: out/x\ndata:\n  preset: spirals\n", "gs.yaml");
   EXPECT_EQ(c.preset, "spirals");
   EXPECT_EQ(c.Du, 0.16);
@@ -30,28 +31,65 @@ TEST(GrayScottDeck, PresetAndDefaults) {
   EXPECT_EQ(c.steps, 10000);
   EXPECT_EQ(c.seed, 4u);
   EXPECT_EQ(c.output, "out/x");
-  const auto back = app::parse_gray_scott_deck(app::to_yaml(c), "resolved");
+  const auto back = app::parse_field_deck(app::to_yaml(c), "resolved");
   EXPECT_EQ(app::to_yaml(back), app::to_yaml(c));
 }
 
 TEST(GrayScottDeck, ExplicitParametersMakeACustomPreset) {
-  const auto custom = app::parse_gray_scott_deck(
+  const auto custom = app::parse_field_deck(
       "system: gray_scott\ndata:\n  Du: 0.2\n  Dv: 0.1\n  F: 0.03\n  k: 0.06\n  samples: 6\n",
       "gs.yaml");
   EXPECT_EQ(custom.preset, "custom");
   EXPECT_EQ(custom.Du, 0.2);
   EXPECT_EQ(custom.k, 0.06);
   EXPECT_EQ(custom.samples, 6);
-  const auto changed = app::parse_gray_scott_deck("system: gray_scott\ndata:\n  preset: maze\n",
-                                                  "gs.yaml", {"data.F=0.03"});
+  const auto changed = app::parse_field_deck("system: gray_scott\ndata:\n  preset: maze\n",
+                                             "gs.yaml", {"data.F=0.03"});
   EXPECT_EQ(changed.preset, "custom");
   EXPECT_EQ(changed.F, 0.03);
   EXPECT_EQ(changed.k, 0.057);
-  const auto same = app::parse_gray_scott_deck(
-      "system: gray_scott\ndata:\n  preset: maze\n  k: 0.057\n", "gs.yaml");
+  const auto same =
+      app::parse_field_deck("system: gray_scott\ndata:\n  preset: maze\n  k: 0.057\n", "gs.yaml");
   EXPECT_EQ(same.preset, "maze");
-  const auto back = app::parse_gray_scott_deck(app::to_yaml(changed), "resolved");
+  const auto back = app::parse_field_deck(app::to_yaml(changed), "resolved");
   EXPECT_EQ(app::to_yaml(back), app::to_yaml(changed));
+}
+
+TEST(FieldDeck, ScoreDefaultsAreTheReferenceAndReadBack) {
+  const auto c = app::parse_field_deck("system: gray_scott\ndata:\n  preset: maze\n", "gs.yaml",
+                                       {"score.epochs=3", "score.sampler=ddim"});
+  EXPECT_EQ(c.score.epochs, 3);
+  EXPECT_EQ(c.score.batch, 64);
+  EXPECT_EQ(c.score.lr, 1e-3);
+  EXPECT_EQ(c.score.weight_decay, 0.01);
+  EXPECT_EQ(c.score.warmup_steps, 500);
+  EXPECT_EQ(c.score.clip, 1.0);
+  EXPECT_EQ(c.score.validation_fraction, 0.1);
+  EXPECT_EQ(c.score.block_channels, (std::vector<std::int64_t>{16, 32, 64}));
+  EXPECT_EQ(c.score.sampler, "ddim");
+  const auto back = app::parse_field_deck(app::to_yaml(c), "resolved");
+  EXPECT_EQ(app::to_yaml(back), app::to_yaml(c));
+}
+
+class FieldDeckFile : public test::TempDirTest {};
+
+TEST_F(FieldDeckFile, UsersOwnFieldsTakeTheirShapeFromTheFile) {
+  const std::string path = file("mine.h5");
+  {
+    auto out = io::H5File::create(path);
+    out.write("/images", std::vector<float>(4 * 3 * 8 * 12, 0.5f), {4, 3, 8, 12});
+    out.commit();
+  }
+  const auto c = app::parse_field_deck(
+      "system: fields\ndata:\n  file: " + path + "\n  dataset: images\n", "mine.yaml");
+  EXPECT_EQ(c.samples, 4);
+  EXPECT_EQ(c.height, 8);
+  EXPECT_EQ(c.width, 12);
+  test::expect_error_containing<IoError>(
+      [&] { app::parse_field_deck("system: fields\ndata:\n  file: " + path + "\n", "m.yaml"); },
+      {path, "fields"});
+  const auto back = app::parse_field_deck(app::to_yaml(c), "resolved");
+  EXPECT_EQ(app::to_yaml(back), app::to_yaml(c));
 }
 
 TEST(GrayScottDeck, BadInputIsOneLineNamingKeyAndLine) {
@@ -63,9 +101,16 @@ TEST(GrayScottDeck, BadInputIsOneLineNamingKeyAndLine) {
   expect_error(head + "  preset: maze\n  Du: 0.3\n", {"data.Du", "[0, 0.25]", "unstable"});
   expect_error(head + "  preset: maze\n  steps: -1\n", {"data.steps", ">= 0"});
   expect_error(head + "  Du: 0.2\n", {"data.Dv", "missing", "preset"});
-  expect_error("system: ring\n", {"gs.yaml:1", "system", "gray_scott"});
+  expect_error("system: ring\n", {"gs.yaml:1", "system", "gray_scott", "fields"});
   expect_error("data:\n  preset: maze\n", {"system", "missing"});
-  expect_error(head + "  preset: maze\nscore:\n  epochs: 3\n", {"score"});
+  expect_error(head + "  preset: maze\nscore:\n  epohcs: 3\n", {"gs.yaml:5", "score.epohcs"});
+  expect_error(head + "  preset: maze\nscore:\n  batch: 0\n", {"score.batch", ">= 1"});
+  expect_error(head + "  preset: maze\nscore:\n  sampler: euler\n", {"score.sampler", "ddim"});
+  expect_error(head + "  preset: maze\nscore:\n  block_channels: [16, 20]\n",
+               {"score.block_channels", "multiple of 8"});
+  expect_error(head + "  preset: maze\nscore:\n  validation_fraction: 1\n",
+               {"score.validation_fraction", "[0, 1)"});
+  expect_error("system: fields\ndata:\n  dataset: x\n", {"data.file", "required"});
   expect_error(head + "  preset: maze\n", {"--set", "data.block"}, {"data.block=0"});
 }
 

@@ -25,8 +25,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-GrayScottDataConfig tiny_config() {
-  GrayScottDataConfig c;
+FieldRunConfig tiny_config() {
+  FieldRunConfig c;
   c.seed = 3;
   c.preset = "maze";
   const auto p = systems::gray_scott_preset("maze");
@@ -70,7 +70,7 @@ std::vector<float> all_fields(const std::string& path) {
 }
 
 //! The data set from the serial simulator, sample by sample, normalised by 2x - 1.
-std::vector<float> serial_fields(const GrayScottDataConfig& c) {
+std::vector<float> serial_fields(const FieldRunConfig& c) {
   const std::size_t h = static_cast<std::size_t>(c.height), w = static_cast<std::size_t>(c.width);
   systems::GrayScottSimulator<float> sim({c.Du, c.Dv, c.F, c.k}, 1, h, w);
   std::vector<float> out;
@@ -85,7 +85,7 @@ std::vector<float> serial_fields(const GrayScottDataConfig& c) {
 }
 
 TEST_F(FieldsMpiTest, EveryRankCountWritesTheSameBits) {
-  const GrayScottDataConfig c = tiny_config();
+  const FieldRunConfig c = tiny_config();
   GenerateOptions quiet;
   quiet.progress = false;
   const GenerateResult all = generate_gray_scott(c, comm_, file("all.h5"), quiet);
@@ -131,7 +131,7 @@ TEST_F(FieldsMpiTest, EveryRankCountWritesTheSameBits) {
 }
 
 TEST_F(FieldsMpiTest, AStoppedGenerationResumesToTheSameData) {
-  const GrayScottDataConfig c = tiny_config();
+  const FieldRunConfig c = tiny_config();
   GenerateOptions quiet;
   quiet.progress = false;
   GenerateOptions killed = quiet;
@@ -157,7 +157,7 @@ TEST_F(FieldsMpiTest, AStoppedGenerationResumesToTheSameData) {
 }
 
 TEST_F(FieldsMpiTest, OnlySamplesMarkedIncompleteAreRecomputed) {
-  const GrayScottDataConfig c = tiny_config();
+  const FieldRunConfig c = tiny_config();
   GenerateOptions quiet;
   quiet.progress = false;
   generate_gray_scott(c, comm_, file("data.h5"), quiet);
@@ -189,7 +189,7 @@ TEST_F(FieldsMpiTest, OnlySamplesMarkedIncompleteAreRecomputed) {
 }
 
 TEST_F(FieldsMpiTest, AWorkingFileOfOtherSettingsIsReplaced) {
-  GrayScottDataConfig c = tiny_config();
+  FieldRunConfig c = tiny_config();
   GenerateOptions stopped;
   stopped.progress = false;
   stopped.stop_after_blocks = 1;

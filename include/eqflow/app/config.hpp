@@ -146,12 +146,38 @@ struct RunConfig {
   SelectionConfig select;
 };
 
-//! A Gray-Scott data set (`system: gray_scott`, `eqflow generate`): the deck's top-level `seed`
-//! and `output` and its `data:` section. Read by read_gray_scott_deck (app/deck.hpp).
-struct GrayScottDataConfig {
+//! The score model of a field system and its samples (the deck's `score:` section;
+//! DESIGN.md section 2: the UNet, AdamW lr 1e-3, weight decay 0.01, cosine schedule with 500
+//! warm-up steps, clip 1.0, batch 64, 100 epochs, 10% validation).
+struct FieldScoreConfig {
+  std::int64_t epochs = 100;
+  std::int64_t batch = 64;  //!< global batch, split over the ranks
+  double lr = 1e-3;
+  double weight_decay = 0.01;
+  std::int64_t warmup_steps = 500;
+  double clip = 1.0;
+  double validation_fraction = 0.1;  //!< the last samples of the data set
+  std::vector<std::int64_t> block_channels{16, 32, 64};
+  std::int64_t layers_per_block = 2;
+  std::int64_t checkpoint_every = 1;  //!< epochs between checkpoints
+  std::int64_t samples = 16;          //!< generated after training (0: none)
+  std::string sampler = "ddpm";       //!< ddpm (every step) or ddim
+  std::int64_t sampler_steps = 50;    //!< DDIM steps
+};
+
+//! A field system's run: `system: gray_scott` (a simulated data set; `eqflow generate` makes
+//! only the data) or `system: fields` (a user's own (N, C, H, W) data set), the deck's
+//! top-level `seed` and `output`, its `data:` and `score:` sections. Read by read_field_deck
+//! (app/deck.hpp).
+struct FieldRunConfig {
   std::string source;                     //!< the deck file (or the name given to text)
-  std::uint64_t seed = 0;                 //!< the initial conditions' seed
-  std::string output = "out/gray_scott";  //!< output directory: the file is <output>/data.h5
+  std::string system = "gray_scott";      //!< gray_scott or fields
+  std::uint64_t seed = 0;                 //!< initial conditions, training draws, samples
+  std::string output = "out/gray_scott";  //!< output directory (data.h5, score.h5, checkpoints/)
+  // system: fields
+  std::string file;                //!< the user's HDF5 file
+  std::string dataset = "fields";  //!< its (N, C, H, W) data set
+  // system: gray_scott
   //! One of systems::gray_scott_presets(), or "custom" (Du, Dv, F and k all given). Given
   //! parameters override a named preset's; the file then records preset "custom".
   std::string preset;
@@ -163,6 +189,7 @@ struct GrayScottDataConfig {
   //! Samples each rank simulates between two completeness marks of the file (a killed run
   //! loses at most this much work per rank).
   std::int64_t block = 16;
+  FieldScoreConfig score;
 };
 
 //! Constraints of real-valued settings.

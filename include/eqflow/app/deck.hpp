@@ -56,18 +56,26 @@ DataShape validate_data(const Deck& deck);
 //! Every setting of `config` as a plain YAML document (reads back to the same config).
 std::string to_yaml(const RunConfig& config);
 
-//! Reads a `system: gray_scott` deck for `eqflow generate`: top-level `system`, `seed`,
-//! `output`, and the `data:` section (`preset`, `Du`, `Dv`, `F`, `k`, `samples`, `height`,
-//! `width`, `steps`, `block`), with `--set` overrides. Unknown keys, wrong types and out-of-range
-//! values are ConfigError naming the key, file and line; the preset is resolved (a given Du ..
-//! k overrides it, and makes it "custom"; without `preset` all four are required).
-GrayScottDataConfig read_gray_scott_deck(const std::string& path,
-                                         const std::vector<std::string>& overrides = {});
+//! The `system` a deck names ("" when it names none), after `--set` overrides: field decks
+//! (gray_scott, fields) go to read_field_deck, the others to load_deck.
+std::string deck_system(const std::string& path, const std::vector<std::string>& overrides = {});
+//! Whether `system` is a field system (read_field_deck's).
+bool is_field_system(const std::string& system);
+
+//! Reads a field deck: top-level `system` (gray_scott or fields), `seed`, `output`; the `data:`
+//! section (gray_scott: `preset`, `Du`, `Dv`, `F`, `k`, `samples`, `height`, `width`, `steps`,
+//! `block`; fields: `file`, `dataset`) and the `score:` section (FieldScoreConfig's keys), with
+//! `--set` overrides. Unknown keys, wrong types and out-of-range values are ConfigError naming
+//! the key, file and line; the preset is resolved (a given Du .. k overrides it, and makes it
+//! "custom"; without `preset` all four are required). A user's data file is opened and its
+//! shape checked (one-line IoError naming the file and data set).
+FieldRunConfig read_field_deck(const std::string& path,
+                               const std::vector<std::string>& overrides = {});
 //! The same from text (`source` names it in errors).
-GrayScottDataConfig parse_gray_scott_deck(const std::string& yaml, const std::string& source,
-                                          const std::vector<std::string>& overrides = {});
+FieldRunConfig parse_field_deck(const std::string& yaml, const std::string& source,
+                                const std::vector<std::string>& overrides = {});
 //! The resolved settings as a plain YAML deck (reads back to the same config).
-std::string to_yaml(const GrayScottDataConfig& config);
+std::string to_yaml(const FieldRunConfig& config);
 
 //! The resolved deck for `eqflow check`: valid YAML with values resolved for `data` ("auto"
 //! divergence, points 0) and a trailing comment per line saying where the value came from.

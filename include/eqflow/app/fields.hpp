@@ -38,7 +38,7 @@ inline constexpr const char* kGrayScottSchema = "eqflow.gray_scott_data";
 //! samples still missing are taken in rounds of size() x block: rank r simulates the r-th run of
 //! `block` of them (in float32), then all ranks write their samples collectively and mark them
 //! complete. Collective.
-GenerateResult generate_gray_scott(const GrayScottDataConfig& config, const parallel::Comm& comm,
+GenerateResult generate_gray_scott(const FieldRunConfig& config, const parallel::Comm& comm,
                                    const std::string& path, const GenerateOptions& options = {});
 
 }  // namespace eqflow::app
