@@ -76,8 +76,29 @@ eqflow::app::Deck load_checked(const Arguments& args, const char* command, const
   return eqflow::app::load_deck(args.deck, args.overrides, shape);
 }
 
+// `eqflow run` of a field deck (system gray_scott or fields): data, score model, samples.
+int run_fields(const Arguments& args, int argc, char** argv) {
+  using namespace eqflow;
+  if (!args.seeds.empty()) {
+    throw Error("eqflow run: --seeds selects flow seeds of point systems; a field deck has none");
+  }
+  const app::FieldRunConfig config = app::read_field_deck(args.deck, args.overrides);
+  parallel::MpiSession mpi(&argc, &argv);
+  const auto comm = parallel::Comm::world();
+  log::set_rank(comm.rank());
+  if (comm.is_root()) fmt::print("# resolved deck\n{}", app::to_yaml(config));
+  Kokkos::ScopeGuard kokkos(argc, argv);
+  app::FieldRunOptions options;
+  options.progress = !args.no_progress;
+  app::run_field_pipeline(config, comm, options);
+  return 0;
+}
+
 int run(const Arguments& args, int argc, char** argv) {
   using namespace eqflow;
+  if (!args.deck.empty() && app::is_field_system(app::deck_system(args.deck, args.overrides))) {
+    return run_fields(args, argc, argv);
+  }
   app::RunOptions options;
   if (!args.seeds.empty()) parse_seeds(args.seeds, options);
   options.progress = !args.no_progress;
@@ -131,6 +152,13 @@ int check(const Arguments& args, const CLI::App& command) {
       throw Error(fmt::format("eqflow check: {} is an option of `eqflow run` only; usage: {}",
                               run_only, kCheckUsage));
     }
+  }
+  if (!args.deck.empty() &&
+      eqflow::app::is_field_system(eqflow::app::deck_system(args.deck, args.overrides))) {
+    const auto config = eqflow::app::read_field_deck(args.deck, args.overrides);
+    fmt::print("# {} is valid: {} samples of {} x {}; resolved settings:\n{}", args.deck,
+               config.samples, config.height, config.width, eqflow::app::to_yaml(config));
+    return 0;
   }
   eqflow::app::DataShape data;
   const auto deck = load_checked(args, "check", kCheckUsage, &data);

@@ -1,12 +1,16 @@
-// The stage driver of field data sets: a Gray-Scott data set generated over MPI ranks into one
-// parallel-HDF5 file (`eqflow generate DECK`). Samples are spread over the ranks by global index
-// and each sample's initial condition is a pure function of (seed, index), so the file is
-// bit-identical for any rank count; generation goes in blocks whose completion the file records,
+// The stage driver of field systems (`eqflow run` and `eqflow generate` of a gray_scott or
+// fields deck): data -> score model -> samples.
+//
+// Data: a Gray-Scott data set generated over MPI ranks into one parallel-HDF5 file (`eqflow
+// generate DECK`), or the user's own (N, C, H, W) data set. Samples are spread over the ranks by
+// global index and each sample's initial condition is a pure function of (seed, index), so the file
+// is bit-identical for any rank count; generation goes in blocks whose completion the file records,
 // so a killed run resumes without losing a finished block.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "eqflow/app/config.hpp"
 #include "eqflow/parallel/comm.hpp"
@@ -40,5 +44,40 @@ inline constexpr const char* kGrayScottSchema = "eqflow.gray_scott_data";
 //! complete. Collective.
 GenerateResult generate_gray_scott(const FieldRunConfig& config, const parallel::Comm& comm,
                                    const std::string& path, const GenerateOptions& options = {});
+
+struct FieldRunOptions {
+  bool progress = true;  //!< progress lines (epoch, loss, rate, ETA) on rank 0
+  //! Stop (as if killed) after this many epochs of this call, after their checkpoint; -1: run
+  //! to the end. For the resume tests.
+  std::int64_t stop_after_epochs = -1;
+};
+
+//! What a field run did and where its results are.
+struct FieldRunResult {
+  std::string data_path;            //!< the data set's file
+  std::string score_path;           //!< <output>/score.h5 (empty while training is unfinished)
+  std::int64_t epochs_trained = 0;  //!< epochs run by this call
+  std::int64_t resumed_epoch = 0;   //!< epoch the training resumed at (0: fresh)
+  std::vector<double> train_loss, validation_loss;  //!< per epoch, the whole history
+  std::vector<double> step_loss;                    //!< per optimiser step, the whole history
+};
+
+//! The schema name of score-model files (<output>/score.h5).
+inline constexpr const char* kFieldScoreSchema = "eqflow.field_score";
+
+//! `eqflow run` of a field deck, collective over `comm`, every stage resumable:
+//! 1. data: a gray_scott deck generates (or resumes, or reuses) <output>/data.h5; a fields deck
+//!    reads its own file, each rank checking its contiguous share for NaN/inf first.
+//! 2. score: the UNet trained data-parallel (diffusion/field_trainer.hpp): the last
+//!    validation_fraction of the samples held out, each rank reading only the samples it
+//!    takes each step (hyperslabs), one all-reduce of the gradient per step; a checkpoint
+//!    (<output>/checkpoints/score.h5: parameters, AdamW moments and step, loss history; written
+//!    atomically) every checkpoint_every epochs, and a rerun resumes from it.
+//! 3. samples: score.samples fields generated (spread over the ranks by index), then
+//!    <output>/score.h5 (atomic): /unet (parameters with diffusers' tensor names), /training
+//!    (loss histories), /samples, the resolved deck.
+//! A complete score.h5 of the same deck is reused.
+FieldRunResult run_field_pipeline(const FieldRunConfig& config, const parallel::Comm& comm,
+                                  const FieldRunOptions& options = {});
 
 }  // namespace eqflow::app
