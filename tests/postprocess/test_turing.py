@@ -100,6 +100,15 @@ ns_spec = tm.power_spectrum(ns[None, None])
 check(ns_spec.shape == (1, 13) and int(np.argmax(ns_spec[0, 1:]) + 1) == 3,
       f"24 x 40 grid: K = 12, stripes of 3 cycles peak at radius 3 "
       f"({int(np.argmax(ns_spec[0, 1:]) + 1)})")
+off_grid = 3.0 + np.cos(2 * np.pi * (4 * x + 4 * y) / size)  # |k| = 5.66: bin 6; mean 3
+off_spec = tm.power_spectrum(off_grid[None, None])[0]
+check(int(np.argmax(off_spec[1:]) + 1) == 6 and off_spec[0] < 1e-20,
+      f"cosine (4, 4) + 3: peak at radius round(5.66) = 6 ({int(np.argmax(off_spec[1:]) + 1)}), "
+      f"the mean removed (bin 0 = {off_spec[0]:.2g})")
+bins, kmax = tm.radial_bins(8, 8)
+check(kmax == 4 and np.bincount(bins[bins <= kmax]).tolist() == [1, 8, 12, 16, 22],
+      f"8 x 8 grid: cells per radius 0..4 = {np.bincount(bins[bins <= kmax]).tolist()}, "
+      f"expected [1, 8, 12, 16, 22]")
 noise = 0.5 * rng.standard_normal((64, 1, 32, 32))
 white = tm.power_spectrum(noise)[0, 1:]
 check(abs(np.mean(white) - 0.25) < 0.01, f"white noise of std 0.5: mean spectrum "
@@ -121,6 +130,13 @@ check(d_shuffle["histogram_v"] < 1e-12, "pixel shuffle keeps the v histogram (di
 check(d_shift["histogram_v"] > 0.1 and d_shift["histogram_v"] > 10 * d_floor["histogram_v"],
       f"v -> 0.7 v + 0.2: histogram distance {d_shift['histogram_v']:.3g} > 0.1 and > 10 x two "
       f"draws' {d_floor['histogram_v']:.3g}")
+uv = np.stack([np.full((4, 4), -1.0), np.full((4, 4), 0.999)])[None]  # u = -1, v = 0.999
+hist = tm.value_histogram(uv)
+check(hist.shape == (tm.HISTOGRAM_BINS,) and hist[-1] == 1.0,
+      "value_histogram counts channel 1 (v): all mass in the last bin")
+check(tm.value_histogram(np.full((1, 2, 3, 3), 5.0))[-1] == 1.0
+      and tm.value_histogram(np.full((1, 2, 3, 3), -5.0))[0] == 1.0,
+      "values outside [-1, 1] are clipped into the end bins")
 delta = np.zeros(tm.HISTOGRAM_BINS)
 delta[0] = 1
 check(abs(tm.histogram_distance(delta, delta[::-1]) - 2 * (1 - 1 / tm.HISTOGRAM_BINS)) < 1e-12,
