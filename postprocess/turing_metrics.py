@@ -236,6 +236,8 @@ def run_metrics(run):
     held = run.validation_samples()
     generated = run.sample_count()
     n = min(generated, held, total - held)
+    if n == 0:
+        raise io.EqflowError(f"{run.score_path}: /samples holds no sample")
     fake, real, train = run.samples(n), run.held_out(n), run.training(n)
     gen, floor = distances(fake, real), distances(train, real)
     return {
@@ -246,6 +248,7 @@ def run_metrics(run):
                    "generated": generated, "compared": n,
                    "nonfinite_generated_values": int(np.size(fake) - np.isfinite(fake).sum())},
         "sampler": run.sampler(),
+        "training_attributes": run.training_history()[1],
         "definitions": {
             "spectrum": "mean over channels of the L2 distance of log10 radially averaged "
                         "power spectra (mean removed, |FFT|^2/(HW), averaged over samples) "
@@ -268,6 +271,11 @@ def table(m):
         g, f = m[key]["generated"], m[key]["floor"]
         ratio = f"{g / f:8.2f}" if f > 0 else f"{'-':>8}"
         lines.append(f"  {key:<12} {g:11.4g} {f:11.4g} {ratio}")
+    trained = m.get("training_attributes", {}).get("train_samples")
+    if trained is not None and int(trained) + c["held_out"] != c["data"]:
+        lines.append(f"  note: score.h5 says train_samples {trained} + validation_samples "
+                     f"{c['held_out']} != {c['data']} samples in data.h5; held-out = the last "
+                     f"{c['held_out']}")
     if c["nonfinite_generated_values"]:
         lines.append(f"  warning: {c['nonfinite_generated_values']} non-finite generated values")
     return "\n".join(lines)
