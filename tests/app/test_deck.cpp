@@ -329,6 +329,14 @@ TEST(Deck, ShippedDecksAreValid) {
     const auto c = app::read_deck(std::string(EQFLOW_SOURCE_DIR) + "/inputs/" + name + ".yaml");
     EXPECT_FALSE(c.system.empty());
   }
+  for (const char* name : {"turing_quick", "turing_life", "turing_maze", "turing_waves",
+                           "turing_spirals", "tests/tiny_turing"}) {
+    SCOPED_TRACE(name);
+    const std::string path = std::string(EQFLOW_SOURCE_DIR) + "/inputs/" + name + ".yaml";
+    EXPECT_TRUE(app::is_field_system(app::deck_system(path)));
+    const auto c = app::read_field_deck(path);
+    EXPECT_EQ(c.system, "gray_scott");
+  }
 }
 
 }  // namespace
