@@ -631,6 +631,7 @@ void parse_gray_scott_data(io::YamlMapReader& r, FieldRunConfig& c) {
 }
 
 void parse_field_score(io::YamlMapReader& r, FieldScoreConfig& s) {
+  r.get_if_present("seed", s.seed);
   for (const auto& [key, value, min] :
        {std::tuple<const char*, std::int64_t*, std::int64_t>{"epochs", &s.epochs, 0},
         {"batch", &s.batch, 1},
@@ -752,6 +753,7 @@ std::string to_yaml(const FieldRunConfig& c) {
   out << YAML::EndMap;
   const FieldScoreConfig& s = c.score;
   out << YAML::Key << "score" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "seed" << YAML::Value << s.seed;
   for (const auto& [key, value] : {std::pair<const char*, std::int64_t>{"epochs", s.epochs},
                                    {"batch", s.batch},
                                    {"warmup_steps", s.warmup_steps},

@@ -190,7 +190,7 @@ void write_score_file(const std::string& path, const FieldRunConfig& c,
   file.set_attribute("/samples", "sampler", s.sampler);
   file.set_attribute("/samples", "sampler_steps",
                      s.sampler == "ddim" ? s.sampler_steps : std::int64_t(100));
-  file.set_attribute("/samples", "seed", static_cast<std::int64_t>(c.seed));
+  file.set_attribute("/samples", "seed", static_cast<std::int64_t>(c.score.seed));
   file.set_attribute("/samples", "range", std::string("[-1, 1] (the data's normalisation)"));
   file.commit();
 }
@@ -236,7 +236,7 @@ FieldRunResult run_field_pipeline(const FieldRunConfig& c, const parallel::Comm&
   // 2. Score model.
   diffusion::FieldDiffusion<float> model(unet_config(c, shape.channels),
                                          diffusion::NoiseSchedule::linear_betas());
-  model.unet().initialize(c.seed);
+  model.unet().initialize(c.score.seed);
   const auto samples = static_cast<std::int64_t>(shape.samples);
   diffusion::FieldSource<float> source;
   source.validation = static_cast<std::int64_t>(std::floor(c.score.validation_fraction * samples));
@@ -263,7 +263,7 @@ FieldRunResult run_field_pipeline(const FieldRunConfig& c, const parallel::Comm&
   settings.weight_decay = c.score.weight_decay;
   settings.warmup_steps = c.score.warmup_steps;
   settings.clip = c.score.clip;
-  const CounterRng rng(c.seed, mix64(0x5C07Eull));
+  const CounterRng rng(c.score.seed, mix64(0x5C07Eull));
   Trainer trainer(model, settings, source, rng);
 
   const std::string checkpoint = (output / "checkpoints" / "score.h5").string();
@@ -318,7 +318,7 @@ FieldRunResult run_field_pipeline(const FieldRunConfig& c, const parallel::Comm&
     const std::size_t first = count * r / p, last = count * (r + 1) / p;
     const std::size_t chunk = std::max<std::size_t>(1, std::size_t(settings.batch) / p);
     const auto sampler = diffusion::parse_field_sampler(c.score.sampler);
-    const CounterRng sample_rng(c.seed, mix64(0x5A3B1Eull));
+    const CounterRng sample_rng(c.score.seed, mix64(0x5A3B1Eull));
     const Timer timer;
     for (std::size_t s = first; s < last; s += chunk) {
       const std::size_t n = std::min(chunk, last - s);

@@ -150,6 +150,7 @@ struct RunConfig {
 //! DESIGN.md section 2: the UNet, AdamW lr 1e-3, weight decay 0.01, cosine schedule with 500
 //! warm-up steps, clip 1.0, batch 64, 100 epochs, 10% validation).
 struct FieldScoreConfig {
+  std::uint64_t seed = 0;  //!< initial weights, training draws and samples (the data has its own)
   std::int64_t epochs = 100;
   std::int64_t batch = 64;  //!< global batch, split over the ranks
   double lr = 1e-3;
@@ -172,7 +173,7 @@ struct FieldScoreConfig {
 struct FieldRunConfig {
   std::string source;                     //!< the deck file (or the name given to text)
   std::string system = "gray_scott";      //!< gray_scott or fields
-  std::uint64_t seed = 0;                 //!< initial conditions, training draws, samples
+  std::uint64_t seed = 0;                 //!< the data's initial conditions
   std::string output = "out/gray_scott";  //!< output directory (data.h5, score.h5, checkpoints/)
   // system: fields
   std::string file;                //!< the user's HDF5 file
