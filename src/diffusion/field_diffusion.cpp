@@ -143,10 +143,13 @@ double FieldDiffusion<Scalar>::loss_with_noise(const nn::ConstField<Scalar>& x0,
   return finish_loss(normaliser, gradient);
 }
 
+namespace {
+
+//! sum (prediction - target)^2 and, when `gradient`, gprediction = scale (prediction - target).
+//! (A free function: CUDA's extended lambdas may not live in private member functions.)
 template <class Scalar>
-double FieldDiffusion<Scalar>::finish_loss(double normaliser, bool gradient) {
-  unet_.forward(x_t_, steps_, prediction_);
-  auto prediction = prediction_, target = target_, gprediction = gprediction_;
+double squared_error(const View4<Scalar>& prediction, const View4<Scalar>& target,
+                     const View4<Scalar>& gprediction, Scalar scale, bool gradient) {
   double sum = 0.0;
   Kokkos::parallel_reduce(
       "eqflow::FieldDiffusion::loss", RangePolicy(0, prediction.size()),
@@ -156,14 +159,23 @@ double FieldDiffusion<Scalar>::finish_loss(double normaliser, bool gradient) {
       },
       sum);
   if (gradient) {
-    const Scalar scale = static_cast<Scalar>(2.0 / normaliser);
     Kokkos::parallel_for(
         "eqflow::FieldDiffusion::gloss", RangePolicy(0, prediction.size()),
         KOKKOS_LAMBDA(const std::size_t i) {
           gprediction.data()[i] = scale * (prediction.data()[i] - target.data()[i]);
         });
-    unet_.backward(gprediction_, nn::MutField<Scalar>());
   }
+  return sum;
+}
+
+}  // namespace
+
+template <class Scalar>
+double FieldDiffusion<Scalar>::finish_loss(double normaliser, bool gradient) {
+  unet_.forward(x_t_, steps_, prediction_);
+  const double sum = squared_error(prediction_, target_, gprediction_,
+                                   static_cast<Scalar>(2.0 / normaliser), gradient);
+  if (gradient) unet_.backward(gprediction_, nn::MutField<Scalar>());
   return sum / normaliser;
 }
 
