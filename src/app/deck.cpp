@@ -715,6 +715,20 @@ FieldRunConfig parse_field_deck(const std::string& yaml, const std::string& sour
     c.height = static_cast<std::int64_t>(data.shape().height);
     c.width = static_cast<std::int64_t>(data.shape().width);
   }
+  // The UNet halves the fields once per block but the last.
+  const std::int64_t multiple = std::int64_t(1) << (c.score.block_channels.size() - 1);
+  if (c.height % multiple != 0 || c.width % multiple != 0) {
+    const std::string what = fmt::format(
+        "fields of {} x {} do not fit the score model's {} levels (score.block_channels): height "
+        "and width must be multiples of {}",
+        c.height, c.width, c.score.block_channels.size(), multiple);
+    if (c.system == "fields") {
+      throw ConfigError(source, 0, 0, "data.dataset",
+                        fmt::format("{}:{} holds {}", c.file, c.dataset, what));
+    }
+    r.enter("data");
+    r.fail(c.height % multiple != 0 ? "height" : "width", what);
+  }
   return c;
 }
 

@@ -37,7 +37,8 @@ TEST(GrayScottDeck, PresetAndDefaults) {
 
 TEST(GrayScottDeck, ExplicitParametersMakeACustomPreset) {
   const auto custom = app::parse_field_deck(
-      "system: gray_scott\ndata:\n  Du: 0.2\n  Dv: 0.1\n  F: 0.03\n  k: 0.06\n  samples: 6\n",
+      "system: gray_scott\ndata:\n  Du: 0.2\n  Dv: 0.1\n  F: 0.03\n  k: 0.06\n  samples: 6\n"
+      "score:\n  batch: 6\n",
       "gs.yaml");
   EXPECT_EQ(custom.preset, "custom");
   EXPECT_EQ(custom.Du, 0.2);
@@ -81,7 +82,8 @@ TEST_F(FieldDeckFile, UsersOwnFieldsTakeTheirShapeFromTheFile) {
     out.commit();
   }
   const auto c = app::parse_field_deck(
-      "system: fields\ndata:\n  file: " + path + "\n  dataset: images\n", "mine.yaml");
+      "system: fields\ndata:\n  file: " + path + "\n  dataset: images\nscore:\n  batch: 2\n",
+      "mine.yaml");
   EXPECT_EQ(c.samples, 4);
   EXPECT_EQ(c.height, 8);
   EXPECT_EQ(c.width, 12);
@@ -111,6 +113,10 @@ TEST(GrayScottDeck, BadInputIsOneLineNamingKeyAndLine) {
   expect_error(head + "  preset: maze\nscore:\n  validation_fraction: 1\n",
                {"score.validation_fraction", "[0, 1)"});
   expect_error("system: fields\ndata:\n  dataset: x\n", {"data.file", "required"});
+  expect_error(head + "  preset: maze\n  height: 30\n",
+               {"data.height", "30 x 128", "multiples of 4"});
+  expect_error(head + "  preset: maze\n  samples: 10\n",
+               {"score.batch", "64 is larger", "10 samples"});
   expect_error(head + "  preset: maze\n", {"--set", "data.block"}, {"data.block=0"});
 }
 
