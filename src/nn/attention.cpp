@@ -11,6 +11,7 @@
 #include "eqflow/core/blas.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/math.hpp"
+#include "eqflow/core/profiling.hpp"
 #include "eqflow/core/rng.hpp"
 #include "eqflow/nn/attention.hpp"
 #include "eqflow/nn/impl/team_reduction.hpp"
@@ -220,6 +221,7 @@ void SpatialSelfAttention<Scalar>::ensure_buffers(std::size_t n, std::size_t pos
 template <class Scalar>
 void SpatialSelfAttention<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>& y,
                                            Mode mode) {
+  ScopedRegion region("eqflow::Attention::forward");
   const std::size_t n = x.extent(0), c = channels_, positions = x.extent(2) * x.extent(3);
   const FieldShape shape = output_shape(shape_of(x));
   if (y.extent(0) != n || !(shape_of(y) == shape)) {
@@ -259,6 +261,7 @@ void SpatialSelfAttention<Scalar>::forward(const ConstField<Scalar>& x, const Mu
 template <class Scalar>
 void SpatialSelfAttention<Scalar>::backward(const ConstField<Scalar>& gy,
                                             const MutField<Scalar>& gx) {
+  ScopedRegion region("eqflow::Attention::backward");
   const std::size_t n = normed_.extent(0), c = channels_;
   const std::size_t positions = normed_.extent(2) * normed_.extent(3);
   if (gy.extent(0) != n || !(shape_of(gy) == shape_of(normed_))) {

@@ -8,6 +8,7 @@
 #include "eqflow/core/blas.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/math.hpp"
+#include "eqflow/core/profiling.hpp"
 #include "eqflow/core/rng.hpp"
 #include "eqflow/nn/conv2d.hpp"
 #include "eqflow/nn/field_ops.hpp"
@@ -161,6 +162,7 @@ void Conv2d<Scalar>::initialize(std::uint64_t seed, std::uint64_t layer_id) {
 
 template <class Scalar>
 void Conv2d<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>& y, Mode) {
+  ScopedRegion region("eqflow::Conv2d::forward");
   const std::size_t n = x.extent(0);
   const FieldShape out = output_shape(shape_of(x));
   check_field("Conv2d", "output", y, n, out);
@@ -187,6 +189,7 @@ void Conv2d<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>
 
 template <class Scalar>
 void Conv2d<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Scalar>& gx) {
+  ScopedRegion region("eqflow::Conv2d::backward");
   const std::size_t n = x_.extent(0);
   const FieldShape out = output_shape(shape_of(x_));
   check_field("Conv2d", "output gradient", gy, n, out);
@@ -269,6 +272,7 @@ void GroupNorm<Scalar>::initialize(std::uint64_t, std::uint64_t) {
 
 template <class Scalar>
 void GroupNorm<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>& y, Mode) {
+  ScopedRegion region("eqflow::GroupNorm::forward");
   const std::size_t n = x.extent(0);
   const FieldShape shape = output_shape(shape_of(x));
   check_field("GroupNorm", "output", y, n, shape);
@@ -316,6 +320,7 @@ void GroupNorm<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scal
 
 template <class Scalar>
 void GroupNorm<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Scalar>& gx) {
+  ScopedRegion region("eqflow::GroupNorm::backward");
   const auto x = x_;
   const std::size_t n = x.extent(0);
   const FieldShape shape = shape_of(x);
@@ -378,6 +383,7 @@ void GroupNorm<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Sc
 template <class Scalar, class F>
 void FieldActivation<Scalar, F>::forward(const ConstField<Scalar>& x, const MutField<Scalar>& y,
                                          Mode) {
+  ScopedRegion region("eqflow::FieldActivation::forward");
   check_field(F::name, "output", y, x.extent(0), shape_of(x));
   x_ = x;
   Kokkos::parallel_for(
@@ -388,6 +394,7 @@ void FieldActivation<Scalar, F>::forward(const ConstField<Scalar>& x, const MutF
 template <class Scalar, class F>
 void FieldActivation<Scalar, F>::backward(const ConstField<Scalar>& gy,
                                           const MutField<Scalar>& gx) {
+  ScopedRegion region("eqflow::FieldActivation::backward");
   if (empty(gx)) return;
   const auto x = x_;
   check_field(F::name, "output gradient", gy, x.extent(0), shape_of(x));
@@ -402,6 +409,7 @@ void FieldActivation<Scalar, F>::backward(const ConstField<Scalar>& gy,
 template <class Scalar>
 void UpsampleNearest2x<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>& y,
                                         Mode) {
+  ScopedRegion region("eqflow::UpsampleNearest2x::forward");
   check_field("UpsampleNearest2x", "output", y, x.extent(0), output_shape(shape_of(x)));
   const std::size_t rows = y.extent(0) * y.extent(1) * y.extent(2);
   const std::size_t h = x.extent(2), w = x.extent(3);
@@ -417,6 +425,7 @@ void UpsampleNearest2x<Scalar>::forward(const ConstField<Scalar>& x, const MutFi
 
 template <class Scalar>
 void UpsampleNearest2x<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Scalar>& gx) {
+  ScopedRegion region("eqflow::UpsampleNearest2x::backward");
   if (empty(gx)) return;
   check_field("UpsampleNearest2x", "output gradient", gy, gx.extent(0), output_shape(shape_of(gx)));
   const std::size_t rows = gx.extent(0) * gx.extent(1) * gx.extent(2);
