@@ -49,33 +49,55 @@ Unmanaged2<Scalar> sample_matrix(const V& x, std::size_t n) {
   return Unmanaged2<Scalar>(x.data() + n * c * p, c, p);
 }
 
-//! col((c k + ky) k + kx, oy Wo + ox) = x(n, c, (oy s + ky - k/2) mod H, (ox s + kx - k/2) mod W).
+//! The first and one-past-last output column ox whose input column ox s + off lies inside
+//! [0, w): the columns outside wrap around (circular padding); off = kx - k/2.
+KOKKOS_INLINE_FUNCTION void interior_columns(long off, std::size_t s, std::size_t w, std::size_t wo,
+                                             std::size_t& first, std::size_t& last) {
+  const long stride = long(s);
+  first = off < 0 ? std::size_t((-off + stride - 1) / stride) : 0;
+  const long end = (long(w) - off + stride - 1) / stride;  // first ox with ox s + off >= w
+  last = end < long(wo) ? std::size_t(end) : wo;
+  if (first > last) first = last;
+}
+
+//! col((c k + ky) k + kx, oy Wo + ox) = x(n, c, (oy s + ky - k/2) mod H, (ox s + kx - k/2) mod W)
+//! for rows < C k k; a further row of ones when col has one (the bias as a weight column).
 template <class Scalar>
 void im2col(const ConstField<Scalar>& x, std::size_t n, std::size_t k, std::size_t s,
             const Unmanaged2<Scalar>& col) {
   const std::size_t channels = x.extent(1), h = x.extent(2), w = x.extent(3);
-  const std::size_t ho = h / s, wo = w / s, pad = k / 2;
+  const std::size_t ho = h / s, wo = w / s, pad = k / 2, rows = channels * k * k;
+  const bool ones = col.extent(0) > rows;
   Kokkos::parallel_for(
-      "eqflow::Conv2d::im2col", RangePolicy(0, channels * k * k * ho),
+      "eqflow::Conv2d::im2col", RangePolicy(0, (rows + (ones ? 1 : 0)) * ho),
       KOKKOS_LAMBDA(const std::size_t i) {
         const std::size_t oy = i % ho, r = i / ho;
+        Scalar* out = &col(r, oy * wo);
+        if (r == rows) {
+          for (std::size_t ox = 0; ox < wo; ++ox) out[ox] = Scalar(1);
+          return;
+        }
         const std::size_t kx = r % k, ky = (r / k) % k, c = r / (k * k);
         std::size_t iy = oy * s + ky + h - pad;
         iy = iy >= h ? iy - h : iy;
         iy = iy >= h ? iy - h : iy;
         const Scalar* row = &x(n, c, iy, 0);
-        Scalar* out = &col(r, oy * wo);
-        for (std::size_t ox = 0; ox < wo; ++ox) {
-          std::size_t ix = ox * s + kx + w - pad;
-          ix = ix >= w ? ix - w : ix;
-          ix = ix >= w ? ix - w : ix;
-          out[ox] = row[ix];
+        const long off = long(kx) - long(pad);
+        std::size_t first, last;
+        interior_columns(off, s, w, wo, first, last);
+        for (std::size_t ox = 0; ox < first; ++ox) out[ox] = row[long(ox * s) + off + long(w)];
+        if (s == 1) {
+          const Scalar* src = row + off;
+          for (std::size_t ox = first; ox < last; ++ox) out[ox] = src[ox];
+        } else {
+          for (std::size_t ox = first; ox < last; ++ox) out[ox] = row[long(ox * s) + off];
         }
+        for (std::size_t ox = last; ox < wo; ++ox) out[ox] = row[long(ox * s) + off - long(w)];
       });
 }
 
-//! The adjoint of im2col, gathered (no atomics): gx(n, c, iy, ix) = sum over the column
-//! entries that read (iy, ix).
+//! The adjoint of im2col, gathered per input row (no atomics): gx(n, c, iy, ix) = the sum of
+//! the column entries that read (iy, ix). Rows of gcol past C k k are ignored.
 template <class Scalar>
 void col2im(const Unmanaged2<Scalar>& gcol, std::size_t k, std::size_t s,
             const MutField<Scalar>& gx, std::size_t n) {
@@ -88,15 +110,25 @@ void col2im(const Unmanaged2<Scalar>& gcol, std::size_t k, std::size_t s,
         for (std::size_t ix = 0; ix < w; ++ix) out[ix] = Scalar(0);
         for (std::size_t ky = 0; ky < k; ++ky) {
           // oy s = iy - ky + pad (mod H)
-          const std::size_t ty = (iy + pad + h - ky) % h;
+          std::size_t ty = iy + pad + h - ky;
+          ty = ty >= h ? ty - h : ty;
+          ty = ty >= h ? ty - h : ty;
           if (ty % s != 0) continue;
           const std::size_t oy = ty / s;
           for (std::size_t kx = 0; kx < k; ++kx) {
+            // column ox was read from input column ox s + off (mod W)
             const Scalar* row = &gcol((c * k + ky) * k + kx, oy * wo);
-            for (std::size_t ix = 0; ix < w; ++ix) {
-              const std::size_t tx = (ix + pad + w - kx) % w;
-              if (tx % s == 0) out[ix] += row[tx / s];
+            const long off = long(kx) - long(pad);
+            std::size_t first, last;
+            interior_columns(off, s, w, wo, first, last);
+            for (std::size_t ox = 0; ox < first; ++ox) out[long(ox * s) + off + long(w)] += row[ox];
+            if (s == 1) {
+              Scalar* dst = out + off;
+              for (std::size_t ox = first; ox < last; ++ox) dst[ox] += row[ox];
+            } else {
+              for (std::size_t ox = first; ox < last; ++ox) out[long(ox * s) + off] += row[ox];
             }
+            for (std::size_t ox = last; ox < wo; ++ox) out[long(ox * s) + off - long(w)] += row[ox];
           }
         }
       });
@@ -168,22 +200,38 @@ void Conv2d<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>
   check_field("Conv2d", "output", y, n, out);
   x_ = x;
   const std::size_t p = out.height * out.width, channels = out_;
-  if (has_bias_) {
-    const auto b = b_;
-    Kokkos::parallel_for(
-        "eqflow::Conv2d::bias", RangePolicy(0, y.size()),
-        KOKKOS_LAMBDA(const std::size_t i) { y.data()[i] = b((i / p) % channels); });
-  }
-  const Scalar beta = has_bias_ ? Scalar(1) : Scalar(0);
-  for (std::size_t s = 0; s < n; ++s) {
-    const auto ys = sample_matrix<Scalar>(y, s);
-    if (kernel_ == 1) {
-      gemm<Scalar>("N", "N", Scalar(1), w_, sample_matrix<const Scalar>(x, s), beta, ys);
-    } else {
-      const auto col = workspace_->matrix(0, w_.extent(1), p);
-      im2col<Scalar>(x, s, kernel_, stride_, col);
-      gemm<Scalar>("N", "N", Scalar(1), w_, col, beta, ys);
+  if (kernel_ == 1) {
+    if (has_bias_) {
+      const auto b = b_;
+      Kokkos::parallel_for(
+          "eqflow::Conv2d::bias", RangePolicy(0, y.size()),
+          KOKKOS_LAMBDA(const std::size_t i) { y.data()[i] = b((i / p) % channels); });
     }
+    const Scalar beta = has_bias_ ? Scalar(1) : Scalar(0);
+    for (std::size_t s = 0; s < n; ++s) {
+      gemm<Scalar>("N", "N", Scalar(1), w_, sample_matrix<const Scalar>(x, s), beta,
+                   sample_matrix<Scalar>(y, s));
+    }
+    return;
+  }
+  // (out, C k k [+ 1]): the weights and the bias column.
+  const std::size_t cols = w_.extent(1), rows = cols + (has_bias_ ? 1 : 0);
+  if (wb_.extent(0) != out_ || wb_.extent(1) != rows) {
+    wb_ = View2<Scalar>("eqflow::Conv2d::weights_bias", out_, rows);
+    gwb_ = View2<Scalar>("eqflow::Conv2d::weights_bias_grad", out_, rows);
+  }
+  const auto wb = wb_, w = w_;
+  const auto b = b_;
+  Kokkos::parallel_for(
+      "eqflow::Conv2d::gather_weights", RangePolicy(0, wb.size()),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t o = i / rows, j = i % rows;
+        wb(o, j) = j < cols ? w(o, j) : b(o);
+      });
+  for (std::size_t s = 0; s < n; ++s) {
+    const auto col = workspace_->matrix(0, rows, p);
+    im2col<Scalar>(x, s, kernel_, stride_, col);
+    gemm<Scalar>("N", "N", Scalar(1), wb, col, Scalar(0), sample_matrix<Scalar>(y, s));
   }
 }
 
@@ -195,40 +243,59 @@ void Conv2d<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Scala
   check_field("Conv2d", "output gradient", gy, n, out);
   if (!empty(gx)) check_field("Conv2d", "input gradient", gx, n, shape_of(x_));
   const std::size_t p = out.height * out.width;
-  if (has_bias_) {
-    const auto gb = gb_;
-    const std::size_t channels = out_;
-    Kokkos::parallel_for(
-        "eqflow::Conv2d::bias_grad", impl::per_team(out_), KOKKOS_LAMBDA(const TeamMember& team) {
-          const std::size_t o = team.league_rank();
-          Scalar sum = 0;
-          Kokkos::parallel_reduce(
-              Kokkos::TeamThreadRange(team, n * p),
-              [&](const std::size_t i, Scalar& acc) {
-                acc += gy.data()[((i / p) * channels + o) * p + i % p];
-              },
-              sum);
-          Kokkos::single(Kokkos::PerTeam(team), [&]() { gb(o) += sum; });
-        });
-  }
-  for (std::size_t s = 0; s < n; ++s) {
-    const auto gys = sample_matrix<const Scalar>(gy, s);
-    if (kernel_ == 1) {
+  if (kernel_ == 1) {
+    if (has_bias_) {
+      const auto gb = gb_;
+      const std::size_t channels = out_;
+      Kokkos::parallel_for(
+          "eqflow::Conv2d::bias_grad", impl::per_team(out_), KOKKOS_LAMBDA(const TeamMember& team) {
+            const std::size_t o = team.league_rank();
+            Scalar sum = 0;
+            Kokkos::parallel_reduce(
+                Kokkos::TeamThreadRange(team, n * p),
+                [&](const std::size_t i, Scalar& acc) {
+                  acc += gy.data()[((i / p) * channels + o) * p + i % p];
+                },
+                sum);
+            Kokkos::single(Kokkos::PerTeam(team), [&]() { gb(o) += sum; });
+          });
+    }
+    for (std::size_t s = 0; s < n; ++s) {
+      const auto gys = sample_matrix<const Scalar>(gy, s);
       gemm<Scalar>("N", "T", Scalar(1), gys, sample_matrix<const Scalar>(x_, s), Scalar(1), gw_);
       if (!empty(gx)) {
         gemm<Scalar>("T", "N", Scalar(1), w_, gys, Scalar(0), sample_matrix<Scalar>(gx, s));
       }
-    } else {
-      const auto col = workspace_->matrix(0, w_.extent(1), p);
-      im2col<Scalar>(x_, s, kernel_, stride_, col);
-      gemm<Scalar>("N", "T", Scalar(1), gys, col, Scalar(1), gw_);
-      if (!empty(gx)) {
-        const auto gcol = workspace_->matrix(1, w_.extent(1), p);
-        gemm<Scalar>("T", "N", Scalar(1), w_, gys, Scalar(0), gcol);
-        col2im<Scalar>(gcol, kernel_, stride_, gx, s);
-      }
+    }
+    return;
+  }
+  if (n == 0) return;
+  // The weight and bias gradients of the batch in gwb (the ones row of the columns gives the
+  // bias's), added to the parameters' at the end.
+  const std::size_t cols = w_.extent(1), rows = gwb_.extent(1);
+  for (std::size_t s = 0; s < n; ++s) {
+    const auto gys = sample_matrix<const Scalar>(gy, s);
+    const auto col = workspace_->matrix(0, rows, p);
+    im2col<Scalar>(x_, s, kernel_, stride_, col);
+    gemm<Scalar>("N", "T", Scalar(1), gys, col, s == 0 ? Scalar(0) : Scalar(1), gwb_);
+    if (!empty(gx)) {
+      const auto gcol = workspace_->matrix(1, cols, p);
+      gemm<Scalar>("T", "N", Scalar(1), w_, gys, Scalar(0), gcol);
+      col2im<Scalar>(gcol, kernel_, stride_, gx, s);
     }
   }
+  const auto gwb = gwb_, gw = gw_;
+  const auto gb = gb_;
+  Kokkos::parallel_for(
+      "eqflow::Conv2d::scatter_weight_grad", RangePolicy(0, gwb.size()),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t o = i / rows, j = i % rows;
+        if (j < cols) {
+          gw(o, j) += gwb(o, j);
+        } else {
+          gb(o) += gwb(o, j);
+        }
+      });
 }
 
 // ------------------------------------------------------------------------------ GroupNorm

@@ -1,7 +1,9 @@
 // 2-D convolution with circular (periodic) padding: kernel 1 or 3, stride 1 or 2, padding
 // kernel / 2, as torch.nn.Conv2d(padding_mode="circular"). Computed as im2col + one gemm per
 // sample (Darknet / ggml), the column buffer shared by every convolution of a network and
-// sized once; a 1x1 convolution is a gemm on the field itself.
+// sized once; a 1x1 convolution is a gemm on the field itself. A 3x3 convolution's bias is a
+// further weight column against a row of ones in the columns, so the one gemm per sample
+// writes the output (no bias pass, no read of it) and yields the bias gradient.
 #pragma once
 
 #include <memory>
@@ -68,6 +70,7 @@ class Conv2d final : public FieldLayer<Scalar> {
   std::size_t w_offset_ = 0, b_offset_ = 0;
   Unmanaged2<Scalar> w_, gw_;  // (out, in k k)
   Unmanaged1<Scalar> b_, gb_;  // (out)
+  View2<Scalar> wb_, gwb_;     // 3x3: (out, in k k + bias) weights | bias, and the gradient
   ConstField<Scalar> x_;
 };
 
