@@ -353,7 +353,8 @@ void GroupNorm<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scal
   const auto mean = mean_, istd = istd_;
   const auto w = w_, b = b_;
   const Scalar eps = eps_;
-  // One team per (sample, group): its elements are contiguous, m = C/G H W of them.
+  // One team per (sample, group): its elements are contiguous, m = C/G H W of them; the
+  // output channel by channel, as y = x scale_c + shift_c.
   Kokkos::parallel_for(
       "eqflow::GroupNorm::forward", impl::per_team(n * groups),
       KOKKOS_LAMBDA(const TeamMember& team) {
@@ -374,10 +375,14 @@ void GroupNorm<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scal
             },
             squares);
         const Scalar inv = Scalar(1) / math::sqrt(squares / Scalar(m) + eps);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, m), [&](const std::size_t i) {
-          const std::size_t c = g * per_group + i / p;
-          yg[i] = (xg[i] - mu) * inv * w(c) + b(c);
-        });
+        for (std::size_t cl = 0; cl < per_group; ++cl) {
+          const std::size_t c = g * per_group + cl;
+          const Scalar scale = inv * w(c), shift = b(c) - mu * scale;
+          const Scalar* xc = xg + cl * p;
+          Scalar* yc = yg + cl * p;
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, p),
+                               [&](const std::size_t i) { yc[i] = xc[i] * scale + shift; });
+        }
         Kokkos::single(Kokkos::PerTeam(team), [&]() {
           mean(s, g) = mu;
           istd(s, g) = inv;
@@ -392,33 +397,18 @@ void GroupNorm<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Sc
   const std::size_t n = x.extent(0);
   const FieldShape shape = shape_of(x);
   check_field("GroupNorm", "output gradient", gy, n, shape);
+  const bool want_gx = !empty(gx);
+  if (want_gx) check_field("GroupNorm", "input gradient", gx, n, shape);
   const std::size_t groups = groups_, channels = channels_, p = shape.height * shape.width;
   const std::size_t per_group = channels / groups, m = per_group * p;
-  const auto mean = mean_, istd = istd_;
+  if (sums_.extent(0) != n || sums_.extent(1) != channels) {
+    sums_ = View3<Scalar>("eqflow::GroupNorm::sums", n, channels, 2);
+  }
+  const auto mean = mean_, istd = istd_, sums = sums_;
   const auto w = w_, gw = gw_, gb = gb_;
-  // gamma and beta: one team per channel over (sample, position).
-  Kokkos::parallel_for(
-      "eqflow::GroupNorm::parameter_grad", impl::per_team(channels),
-      KOKKOS_LAMBDA(const TeamMember& team) {
-        const std::size_t c = team.league_rank(), g = c / per_group;
-        SumPair<Scalar> sums;  // sum gy xhat, sum gy
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, n * p),
-            [&](const std::size_t i, SumPair<Scalar>& acc) {
-              const std::size_t s = i / p, at = (s * channels + c) * p + i % p;
-              const Scalar xhat = (x.data()[at] - mean(s, g)) * istd(s, g);
-              acc.first += gy.data()[at] * xhat;
-              acc.second += gy.data()[at];
-            },
-            SumPairReducer<Scalar>(sums));
-        Kokkos::single(Kokkos::PerTeam(team), [&]() {
-          gw(c) += sums.first;
-          gb(c) += sums.second;
-        });
-      });
-  if (empty(gx)) return;
-  check_field("GroupNorm", "input gradient", gx, n, shape);
-  // gx = istd (gxhat - mean(gxhat) - xhat mean(gxhat xhat)), gxhat = gy gamma, per group.
+  // One team per (sample, group), two passes: the sums of gy and gy xhat per channel (kept for
+  // gamma and beta), then gx = istd (gxhat - mean(gxhat) - xhat mean(gxhat xhat)) with
+  // gxhat = gy gamma, channel by channel as gx = gy a_c + x b + c0.
   Kokkos::parallel_for(
       "eqflow::GroupNorm::backward", impl::per_team(n * groups),
       KOKKOS_LAMBDA(const TeamMember& team) {
@@ -427,21 +417,51 @@ void GroupNorm<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Sc
         const Scalar mu = mean(s, g), inv = istd(s, g);
         const Scalar* xg = x.data() + ng * m;
         const Scalar* gyg = gy.data() + ng * m;
+        Scalar total_gxhat = 0, total_gxhat_xhat = 0;
+        for (std::size_t cl = 0; cl < per_group; ++cl) {
+          const std::size_t c = g * per_group + cl;
+          const Scalar* xc = xg + cl * p;
+          const Scalar* gyc = gyg + cl * p;
+          SumPair<Scalar> pair;  // sum gy, sum gy (x - mu)
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(team, p),
+              [&](const std::size_t i, SumPair<Scalar>& acc) {
+                acc.first += gyc[i];
+                acc.second += gyc[i] * (xc[i] - mu);
+              },
+              SumPairReducer<Scalar>(pair));
+          total_gxhat += w(c) * pair.first;
+          total_gxhat_xhat += w(c) * pair.second * inv;
+          Kokkos::single(Kokkos::PerTeam(team), [&]() {
+            sums(s, c, 0) = pair.first;
+            sums(s, c, 1) = pair.second * inv;
+          });
+        }
+        if (!want_gx) return;
+        const Scalar a = total_gxhat / Scalar(m), bb = total_gxhat_xhat / Scalar(m);
+        const Scalar kx = -inv * inv * bb, k0 = -inv * a + mu * inv * inv * bb;
         Scalar* gxg = gx.data() + ng * m;
-        SumPair<Scalar> sums;  // sum gxhat, sum gxhat xhat
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, m),
-            [&](const std::size_t i, SumPair<Scalar>& acc) {
-              const Scalar gxhat = gyg[i] * w(g * per_group + i / p);
-              acc.first += gxhat;
-              acc.second += gxhat * (xg[i] - mu) * inv;
-            },
-            SumPairReducer<Scalar>(sums));
-        const Scalar a = sums.first / Scalar(m), bb = sums.second / Scalar(m);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, m), [&](const std::size_t i) {
-          const Scalar gxhat = gyg[i] * w(g * per_group + i / p);
-          gxg[i] = inv * (gxhat - a - (xg[i] - mu) * inv * bb);
-        });
+        for (std::size_t cl = 0; cl < per_group; ++cl) {
+          const Scalar ky = inv * w(g * per_group + cl);
+          const Scalar* xc = xg + cl * p;
+          const Scalar* gyc = gyg + cl * p;
+          Scalar* gxc = gxg + cl * p;
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, p), [&](const std::size_t i) {
+            gxc[i] = gyc[i] * ky + xc[i] * kx + k0;
+          });
+        }
+      });
+  // gamma and beta: the per-sample sums added up, one thread per channel.
+  Kokkos::parallel_for(
+      "eqflow::GroupNorm::parameter_grad", RangePolicy(0, channels),
+      KOKKOS_LAMBDA(const std::size_t c) {
+        Scalar sw = 0, sb = 0;
+        for (std::size_t s = 0; s < n; ++s) {
+          sb += sums(s, c, 0);
+          sw += sums(s, c, 1);
+        }
+        gw(c) += sw;
+        gb(c) += sb;
       });
 }
 
@@ -519,11 +539,13 @@ void concat_channels(const ConstField<Scalar>& a, const ConstField<Scalar>& b,
   const std::size_t p = a.extent(2) * a.extent(3);
   check_field("concat_channels", "second input", b, n, FieldShape{cb, a.extent(2), a.extent(3)});
   check_field("concat_channels", "output", y, n, FieldShape{ca + cb, a.extent(2), a.extent(3)});
-  const std::size_t per_sample = (ca + cb) * p;
+  // One plane (sample, channel) of y per work item.
   Kokkos::parallel_for(
-      "eqflow::concat_channels", RangePolicy(0, y.size()), KOKKOS_LAMBDA(const std::size_t i) {
-        const std::size_t s = i / per_sample, j = i % per_sample;
-        y.data()[i] = j < ca * p ? a.data()[s * ca * p + j] : b.data()[s * cb * p + j - ca * p];
+      "eqflow::concat_channels", RangePolicy(0, n * (ca + cb)), KOKKOS_LAMBDA(const std::size_t r) {
+        const std::size_t s = r / (ca + cb), c = r % (ca + cb);
+        const Scalar* src = c < ca ? a.data() + (s * ca + c) * p : b.data() + (s * cb + c - ca) * p;
+        Scalar* dst = y.data() + r * p;
+        for (std::size_t i = 0; i < p; ++i) dst[i] = src[i];
       });
 }
 
@@ -532,20 +554,20 @@ void split_channels(const ConstField<Scalar>& gy, const MutField<Scalar>& ga,
                     const MutField<Scalar>& gb) {
   const std::size_t n = gy.extent(0), p = gy.extent(2) * gy.extent(3);
   const std::size_t ca = empty(ga) ? gy.extent(1) - gb.extent(1) : ga.extent(1);
-  const std::size_t cb = gy.extent(1) - ca, per_sample = gy.extent(1) * p;
+  const std::size_t cb = gy.extent(1) - ca;
   if (!empty(ga))
     check_field("split_channels", "first part", ga, n, FieldShape{ca, gy.extent(2), gy.extent(3)});
   if (!empty(gb))
     check_field("split_channels", "second part", gb, n, FieldShape{cb, gy.extent(2), gy.extent(3)});
   const bool want_a = !empty(ga), want_b = !empty(gb);
+  // One plane (sample, channel) of gy per work item.
   Kokkos::parallel_for(
-      "eqflow::split_channels", RangePolicy(0, gy.size()), KOKKOS_LAMBDA(const std::size_t i) {
-        const std::size_t s = i / per_sample, j = i % per_sample;
-        if (j < ca * p) {
-          if (want_a) ga.data()[s * ca * p + j] = gy.data()[i];
-        } else if (want_b) {
-          gb.data()[s * cb * p + j - ca * p] = gy.data()[i];
-        }
+      "eqflow::split_channels", RangePolicy(0, n * (ca + cb)), KOKKOS_LAMBDA(const std::size_t r) {
+        const std::size_t s = r / (ca + cb), c = r % (ca + cb);
+        if (c < ca ? !want_a : !want_b) return;
+        Scalar* dst = c < ca ? ga.data() + (s * ca + c) * p : gb.data() + (s * cb + c - ca) * p;
+        const Scalar* src = gy.data() + r * p;
+        for (std::size_t i = 0; i < p; ++i) dst[i] = src[i];
       });
 }
 

@@ -185,9 +185,11 @@ void ResnetBlock<Scalar>::forward(const ConstField<Scalar>& x, const View2<Scala
   const auto proj = proj_;
   const std::size_t p = h * w, channels = out_;
   Kokkos::parallel_for(
-      "eqflow::ResnetBlock::add_time", RangePolicy(0, c1.size()),
-      KOKKOS_LAMBDA(const std::size_t i) {
-        c1.data()[i] += proj(i / (p * channels), (i / p) % channels);
+      "eqflow::ResnetBlock::add_time", RangePolicy(0, n * channels),
+      KOKKOS_LAMBDA(const std::size_t r) {
+        const Scalar t = proj.data()[r];  // proj (N, out): row-major as the planes of c1
+        Scalar* plane = c1.data() + r * p;
+        for (std::size_t i = 0; i < p; ++i) plane[i] += t;
       });
   norm2_.forward(c1_, h2_, Mode::Train);
   act2_.forward(h2_, a2_, Mode::Train);

@@ -124,6 +124,9 @@ TEST(FieldLayerDerivatives, Conv2d) {
   check_field_layer(k3, 2, FieldShape{3, 5, 4});
   check_field_layer(k3s2, 2, FieldShape{2, 6, 4});
   check_field_layer(k1, 3, FieldShape{3, 3, 2});
+  nn::Conv2d<double> k3_no_bias(3, 2, 3, 1, false), k3s2_no_bias(2, 2, 3, 2, false);
+  check_field_layer(k3_no_bias, 2, FieldShape{3, 4, 5});
+  check_field_layer(k3s2_no_bias, 2, FieldShape{2, 4, 2});
 }
 
 TEST(FieldLayerDerivatives, GroupNorm) {
