@@ -174,6 +174,34 @@ double gemm_rate(const char* ta, const char* tb, std::size_t m, std::size_t n, s
   return gemm_flops(double(m), double(n), double(k)) * repeats / timer.seconds() * 1e-9;
 }
 
+// ---------------------------------------------------------------------- conv algorithms
+
+//! Seconds of one forward + backward (with the input gradient) of a 3x3 stride-1 convolution
+//! cin -> cout on (n, cin, side, side), the median of 3 after one warm-up.
+double conv_seconds(std::size_t cin, std::size_t cout, std::size_t n, std::size_t side,
+                    nn::ConvAlgorithm algorithm) {
+  nn::Conv2d<float> conv(cin, cout, 3, 1);
+  conv.set_algorithm(algorithm);
+  nn::ParameterStore<float> store;
+  conv.declare(store, "conv.");
+  store.allocate();
+  conv.bind(store);
+  conv.initialize(1, 0);
+  View4<float> x("bench_unet::conv_x", n, cin, side, side),
+      gx("bench_unet::conv_gx", n, cin, side, side);
+  View4<float> y("bench_unet::conv_y", n, cout, side, side);
+  fill_uniform(x, CounterRng(3, 0), 0, -1.0f, 1.0f);
+  std::vector<double> times;
+  for (int r = 0; r < 4; ++r) {
+    Timer timer;
+    conv.forward(x, y, nn::Mode::Train);
+    conv.backward(y, gx);
+    if (r > 0) times.push_back(timer.seconds());
+  }
+  std::sort(times.begin(), times.end());
+  return times[1];
+}
+
 // -------------------------------------------------------------------------------- step
 
 double median_of(std::vector<double> v) {
@@ -321,6 +349,22 @@ int run(const Options& o) {
       group, fwd_batched, wgt_batched, inp_batched,
       3.0 / (1 / fwd_batched + 1 / wgt_batched + 1 / inp_batched));
   fmt::print("result gemm_gflops_per_s square512 {:.4g}\n", square);
+
+  // im2col + gemm against direct loops for the UNet's 3x3 shapes (in -> out channels).
+  {
+    const std::size_t cn = std::min<std::size_t>(n, 16);
+    const std::size_t b0 = cfg.block_channels[0];
+    for (const auto& [cin, cout] : std::vector<std::pair<std::size_t, std::size_t>>{
+             {b0, o.channels}, {o.channels, b0}, {b0, b0}, {2 * b0, b0}}) {
+      const double im2col = conv_seconds(cin, cout, cn, side, nn::ConvAlgorithm::Im2col);
+      const double direct = conv_seconds(cin, cout, cn, side, nn::ConvAlgorithm::Direct);
+      fmt::print(
+          "result conv_algorithm {}->{} batch {} size {} im2col_s {:.4e} direct_s {:.4e} "
+          "direct/im2col {:.2f} auto {}\n",
+          cin, cout, cn, side, im2col, direct, direct / im2col,
+          nn::Conv2d<float>(cin, cout, 3, 1).direct() ? "direct" : "im2col");
+    }
+  }
 
   if (o.profile) {
     Profile::attach();

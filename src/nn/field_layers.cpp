@@ -134,6 +134,93 @@ void col2im(const Unmanaged2<Scalar>& gcol, std::size_t k, std::size_t s,
       });
 }
 
+//! Direct 3x3 (or 1x1) circular convolution: y(n, o, oy, ox) = b(o) + sum over c, ky, kx of
+//! w(o, (c k + ky) k + kx) x(n, c, oy s + ky - k/2, ox s + kx - k/2), one output row per work
+//! item (it stays in cache over the C k k taps). `b` may be empty.
+template <class Scalar>
+void direct_forward(const ConstField<Scalar>& x, const Unmanaged2<Scalar>& w,
+                    const Unmanaged1<Scalar>& b, std::size_t k, std::size_t s,
+                    const MutField<Scalar>& y) {
+  const std::size_t n = x.extent(0), cin = x.extent(1), h = x.extent(2), wd = x.extent(3);
+  const std::size_t cout = y.extent(1), ho = y.extent(2), wo = y.extent(3), pad = k / 2;
+  const bool bias = b.size() != 0;
+  Kokkos::parallel_for(
+      "eqflow::Conv2d::direct_forward", RangePolicy(0, n * cout * ho),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t oy = i % ho, o = (i / ho) % cout, m = i / (ho * cout);
+        Scalar* out = &y(m, o, oy, 0);
+        const Scalar b0 = bias ? b(o) : Scalar(0);
+        for (std::size_t ox = 0; ox < wo; ++ox) out[ox] = b0;
+        for (std::size_t c = 0; c < cin; ++c) {
+          for (std::size_t ky = 0; ky < k; ++ky) {
+            std::size_t iy = oy * s + ky + h - pad;
+            iy = iy >= h ? iy - h : iy;
+            iy = iy >= h ? iy - h : iy;
+            const Scalar* row = &x(m, c, iy, 0);
+            for (std::size_t kx = 0; kx < k; ++kx) {
+              const Scalar wv = w(o, (c * k + ky) * k + kx);
+              const long off = long(kx) - long(pad);
+              std::size_t first, last;
+              interior_columns(off, s, wd, wo, first, last);
+              for (std::size_t ox = 0; ox < first; ++ox)
+                out[ox] += wv * row[long(ox * s) + off + long(wd)];
+              if (s == 1) {
+                const Scalar* src = row + off;
+                for (std::size_t ox = first; ox < last; ++ox) out[ox] += wv * src[ox];
+              } else {
+                for (std::size_t ox = first; ox < last; ++ox)
+                  out[ox] += wv * row[long(ox * s) + off];
+              }
+              for (std::size_t ox = last; ox < wo; ++ox)
+                out[ox] += wv * row[long(ox * s) + off - long(wd)];
+            }
+          }
+        }
+      });
+}
+
+//! The input gradient of direct_forward, gathered per input row (no atomics).
+template <class Scalar>
+void direct_input_grad(const ConstField<Scalar>& gy, const Unmanaged2<Scalar>& w, std::size_t k,
+                       std::size_t s, const MutField<Scalar>& gx) {
+  const std::size_t n = gx.extent(0), cin = gx.extent(1), h = gx.extent(2), wd = gx.extent(3);
+  const std::size_t cout = gy.extent(1), wo = gy.extent(3), pad = k / 2;
+  Kokkos::parallel_for(
+      "eqflow::Conv2d::direct_input_grad", RangePolicy(0, n * cin * h),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t iy = i % h, c = (i / h) % cin, m = i / (h * cin);
+        Scalar* out = &gx(m, c, iy, 0);
+        for (std::size_t ix = 0; ix < wd; ++ix) out[ix] = Scalar(0);
+        for (std::size_t ky = 0; ky < k; ++ky) {
+          std::size_t ty = iy + pad + h - ky;  // oy s = iy - ky + pad (mod H)
+          ty = ty >= h ? ty - h : ty;
+          ty = ty >= h ? ty - h : ty;
+          if (ty % s != 0) continue;
+          const std::size_t oy = ty / s;
+          for (std::size_t o = 0; o < cout; ++o) {
+            const Scalar* row = &gy(m, o, oy, 0);
+            for (std::size_t kx = 0; kx < k; ++kx) {
+              const Scalar wv = w(o, (c * k + ky) * k + kx);
+              const long off = long(kx) - long(pad);
+              std::size_t first, last;
+              interior_columns(off, s, wd, wo, first, last);
+              for (std::size_t ox = 0; ox < first; ++ox)
+                out[long(ox * s) + off + long(wd)] += wv * row[ox];
+              if (s == 1) {
+                Scalar* dst = out + off;
+                for (std::size_t ox = first; ox < last; ++ox) dst[ox] += wv * row[ox];
+              } else {
+                for (std::size_t ox = first; ox < last; ++ox)
+                  out[long(ox * s) + off] += wv * row[ox];
+              }
+              for (std::size_t ox = last; ox < wo; ++ox)
+                out[long(ox * s) + off - long(wd)] += wv * row[ox];
+            }
+          }
+        }
+      });
+}
+
 }  // namespace
 
 // --------------------------------------------------------------------------------- Conv2d
@@ -214,6 +301,10 @@ void Conv2d<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>
     }
     return;
   }
+  if (direct()) {
+    direct_forward<Scalar>(x, w_, b_, kernel_, stride_, y);
+    return;
+  }
   // (out, C k k [+ 1]): the weights and the bias column.
   const std::size_t cols = w_.extent(1), rows = cols + (has_bias_ ? 1 : 0);
   if (wb_.extent(0) != out_ || wb_.extent(1) != rows) {
@@ -270,15 +361,20 @@ void Conv2d<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Scala
     return;
   }
   if (n == 0) return;
+  const bool direct_gx = direct() && !empty(gx);
+  if (direct_gx) direct_input_grad<Scalar>(gy, w_, kernel_, stride_, gx);
   // The weight and bias gradients of the batch in gwb (the ones row of the columns gives the
   // bias's), added to the parameters' at the end.
-  const std::size_t cols = w_.extent(1), rows = gwb_.extent(1);
+  const std::size_t cols = w_.extent(1), rows = cols + (has_bias_ ? 1 : 0);
+  if (gwb_.extent(0) != out_ || gwb_.extent(1) != rows) {
+    gwb_ = View2<Scalar>("eqflow::Conv2d::weights_bias_grad", out_, rows);
+  }
   for (std::size_t s = 0; s < n; ++s) {
     const auto gys = sample_matrix<const Scalar>(gy, s);
     const auto col = workspace_->matrix(0, rows, p);
     im2col<Scalar>(x_, s, kernel_, stride_, col);
     gemm<Scalar>("N", "T", Scalar(1), gys, col, s == 0 ? Scalar(0) : Scalar(1), gwb_);
-    if (!empty(gx)) {
+    if (!empty(gx) && !direct_gx) {
       const auto gcol = workspace_->matrix(1, cols, p);
       gemm<Scalar>("T", "N", Scalar(1), w_, gys, Scalar(0), gcol);
       col2im<Scalar>(gcol, kernel_, stride_, gx, s);
