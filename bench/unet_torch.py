@@ -15,7 +15,8 @@ the cross-check data for eqflow's UNet, a training-step timing and a reference t
   step [--batch 64] [--size 64] [--channels 2] [--steps 5]
             float32 timing of one full training step (noising, forward, backward, AdamW
             lr 1e-3 wd 0.01, grad-norm clip 1.0) on random data: median seconds per step of
-            --steps steps after one warm-up step, as one JSON line
+            --steps steps after one warm-up step (and the median process CPU time, user +
+            system, which a loaded machine inflates less), as one JSON line
   train DATA.h5 --dataset NAME [--epochs 100] [--seed 0] [--max-samples N] [--output F.json]
             training as DESIGN.md 2 (AdamW lr 1e-3 wd 0.01, cosine schedule with 500 warm-up
             steps over all steps, clip 1.0, batch 64, the last 10% of the samples held out for
@@ -593,18 +594,19 @@ def step(args):
     opt = optimiser(model, 1e-3, 0.01)
     ab = alpha_bar()
     x0 = torch.rand(args.batch, args.channels, args.size, args.size) * 2 - 1
-    times = []
+    times, cpu_times = [], []
     for i in range(args.steps + 1):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         train_step(model, opt, x0, ab, 1.0).item()
         if i > 0:
             times.append(time.perf_counter() - start)
+            cpu_times.append(time.process_time() - cpu_start)
     sec = statistics.median(times)
     print(json.dumps({
         "command": "step", "batch": args.batch, "size": args.size, "channels": args.channels,
         "threads": args.threads, "steps": args.steps, "seconds_per_step": sec,
         "samples_per_second": args.batch / sec, "min_seconds": min(times),
-        "max_seconds": max(times),
+        "max_seconds": max(times), "cpu_seconds_per_step": statistics.median(cpu_times),
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "parameters": sum(p.numel() for p in model.parameters()),
         "torch": str(torch.__version__)}), flush=True)

@@ -11,6 +11,7 @@
 #include "eqflow/core/blas.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/math.hpp"
+#include "eqflow/core/profiling.hpp"
 #include "eqflow/core/rng.hpp"
 #include "eqflow/nn/attention.hpp"
 #include "eqflow/nn/impl/team_reduction.hpp"
@@ -82,7 +83,18 @@ Unmanaged2<Scalar> head(const View4<Scalar>& heads, std::size_t n, std::size_t h
   return Unmanaged2<Scalar>(&heads(n, h, 0, 0), heads.extent(2), heads.extent(3));
 }
 
-//! Row-wise softmax in place, one team per row.
+//! exp for the softmax: the call-free polynomial where it lets the loops vectorise (as
+//! math::sigmoid), else the library's.
+template <class T>
+KOKKOS_INLINE_FUNCTION T softmax_exp(T x) {
+#if defined(__AVX512F__) && !defined(__CUDA_ARCH__) && !defined(__HIP_DEVICE_COMPILE__)
+  return math::exp_poly(x);
+#else
+  return math::exp(x);
+#endif
+}
+
+//! Row-wise softmax in place, one team per row (one exp per entry).
 template <class Scalar>
 void softmax_rows(const Unmanaged2<Scalar>& s) {
   const std::size_t cols = s.extent(1);
@@ -95,13 +107,16 @@ void softmax_rows(const Unmanaged2<Scalar>& s) {
             Kokkos::TeamThreadRange(team, cols),
             [&](const std::size_t j, Scalar& m) { m = row[j] > m ? row[j] : m; },
             Kokkos::Max<Scalar>(top));
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, cols),
+                             [&](const std::size_t j) { row[j] = softmax_exp(row[j] - top); });
+        team.team_barrier();
         Scalar sum = 0;
         Kokkos::parallel_reduce(
             Kokkos::TeamThreadRange(team, cols),
-            [&](const std::size_t j, Scalar& acc) { acc += math::exp(row[j] - top); }, sum);
-        team.team_barrier();
+            [&](const std::size_t j, Scalar& acc) { acc += row[j]; }, sum);
+        const Scalar inv = Scalar(1) / sum;
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, cols),
-                             [&](const std::size_t j) { row[j] = math::exp(row[j] - top) / sum; });
+                             [&](const std::size_t j) { row[j] *= inv; });
       });
 }
 
@@ -220,6 +235,7 @@ void SpatialSelfAttention<Scalar>::ensure_buffers(std::size_t n, std::size_t pos
 template <class Scalar>
 void SpatialSelfAttention<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>& y,
                                            Mode mode) {
+  ScopedRegion region("eqflow::Attention::forward");
   const std::size_t n = x.extent(0), c = channels_, positions = x.extent(2) * x.extent(3);
   const FieldShape shape = output_shape(shape_of(x));
   if (y.extent(0) != n || !(shape_of(y) == shape)) {
@@ -259,6 +275,7 @@ void SpatialSelfAttention<Scalar>::forward(const ConstField<Scalar>& x, const Mu
 template <class Scalar>
 void SpatialSelfAttention<Scalar>::backward(const ConstField<Scalar>& gy,
                                             const MutField<Scalar>& gx) {
+  ScopedRegion region("eqflow::Attention::backward");
   const std::size_t n = normed_.extent(0), c = channels_;
   const std::size_t positions = normed_.extent(2) * normed_.extent(3);
   if (gy.extent(0) != n || !(shape_of(gy) == shape_of(normed_))) {

@@ -8,6 +8,7 @@
 #include "eqflow/core/blas.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/math.hpp"
+#include "eqflow/core/profiling.hpp"
 #include "eqflow/core/rng.hpp"
 #include "eqflow/nn/conv2d.hpp"
 #include "eqflow/nn/field_ops.hpp"
@@ -48,33 +49,55 @@ Unmanaged2<Scalar> sample_matrix(const V& x, std::size_t n) {
   return Unmanaged2<Scalar>(x.data() + n * c * p, c, p);
 }
 
-//! col((c k + ky) k + kx, oy Wo + ox) = x(n, c, (oy s + ky - k/2) mod H, (ox s + kx - k/2) mod W).
+//! The first and one-past-last output column ox whose input column ox s + off lies inside
+//! [0, w): the columns outside wrap around (circular padding); off = kx - k/2.
+KOKKOS_INLINE_FUNCTION void interior_columns(long off, std::size_t s, std::size_t w, std::size_t wo,
+                                             std::size_t& first, std::size_t& last) {
+  const long stride = long(s);
+  first = off < 0 ? std::size_t((-off + stride - 1) / stride) : 0;
+  const long end = (long(w) - off + stride - 1) / stride;  // first ox with ox s + off >= w
+  last = end < long(wo) ? std::size_t(end) : wo;
+  if (first > last) first = last;
+}
+
+//! col((c k + ky) k + kx, oy Wo + ox) = x(n, c, (oy s + ky - k/2) mod H, (ox s + kx - k/2) mod W)
+//! for rows < C k k; a further row of ones when col has one (the bias as a weight column).
 template <class Scalar>
 void im2col(const ConstField<Scalar>& x, std::size_t n, std::size_t k, std::size_t s,
             const Unmanaged2<Scalar>& col) {
   const std::size_t channels = x.extent(1), h = x.extent(2), w = x.extent(3);
-  const std::size_t ho = h / s, wo = w / s, pad = k / 2;
+  const std::size_t ho = h / s, wo = w / s, pad = k / 2, rows = channels * k * k;
+  const bool ones = col.extent(0) > rows;
   Kokkos::parallel_for(
-      "eqflow::Conv2d::im2col", RangePolicy(0, channels * k * k * ho),
+      "eqflow::Conv2d::im2col", RangePolicy(0, (rows + (ones ? 1 : 0)) * ho),
       KOKKOS_LAMBDA(const std::size_t i) {
         const std::size_t oy = i % ho, r = i / ho;
+        Scalar* out = &col(r, oy * wo);
+        if (r == rows) {
+          for (std::size_t ox = 0; ox < wo; ++ox) out[ox] = Scalar(1);
+          return;
+        }
         const std::size_t kx = r % k, ky = (r / k) % k, c = r / (k * k);
         std::size_t iy = oy * s + ky + h - pad;
         iy = iy >= h ? iy - h : iy;
         iy = iy >= h ? iy - h : iy;
         const Scalar* row = &x(n, c, iy, 0);
-        Scalar* out = &col(r, oy * wo);
-        for (std::size_t ox = 0; ox < wo; ++ox) {
-          std::size_t ix = ox * s + kx + w - pad;
-          ix = ix >= w ? ix - w : ix;
-          ix = ix >= w ? ix - w : ix;
-          out[ox] = row[ix];
+        const long off = long(kx) - long(pad);
+        std::size_t first, last;
+        interior_columns(off, s, w, wo, first, last);
+        for (std::size_t ox = 0; ox < first; ++ox) out[ox] = row[long(ox * s) + off + long(w)];
+        if (s == 1) {
+          const Scalar* src = row + off;
+          for (std::size_t ox = first; ox < last; ++ox) out[ox] = src[ox];
+        } else {
+          for (std::size_t ox = first; ox < last; ++ox) out[ox] = row[long(ox * s) + off];
         }
+        for (std::size_t ox = last; ox < wo; ++ox) out[ox] = row[long(ox * s) + off - long(w)];
       });
 }
 
-//! The adjoint of im2col, gathered (no atomics): gx(n, c, iy, ix) = sum over the column
-//! entries that read (iy, ix).
+//! The adjoint of im2col, gathered per input row (no atomics): gx(n, c, iy, ix) = the sum of
+//! the column entries that read (iy, ix). Rows of gcol past C k k are ignored.
 template <class Scalar>
 void col2im(const Unmanaged2<Scalar>& gcol, std::size_t k, std::size_t s,
             const MutField<Scalar>& gx, std::size_t n) {
@@ -87,14 +110,111 @@ void col2im(const Unmanaged2<Scalar>& gcol, std::size_t k, std::size_t s,
         for (std::size_t ix = 0; ix < w; ++ix) out[ix] = Scalar(0);
         for (std::size_t ky = 0; ky < k; ++ky) {
           // oy s = iy - ky + pad (mod H)
-          const std::size_t ty = (iy + pad + h - ky) % h;
+          std::size_t ty = iy + pad + h - ky;
+          ty = ty >= h ? ty - h : ty;
+          ty = ty >= h ? ty - h : ty;
           if (ty % s != 0) continue;
           const std::size_t oy = ty / s;
           for (std::size_t kx = 0; kx < k; ++kx) {
+            // column ox was read from input column ox s + off (mod W)
             const Scalar* row = &gcol((c * k + ky) * k + kx, oy * wo);
-            for (std::size_t ix = 0; ix < w; ++ix) {
-              const std::size_t tx = (ix + pad + w - kx) % w;
-              if (tx % s == 0) out[ix] += row[tx / s];
+            const long off = long(kx) - long(pad);
+            std::size_t first, last;
+            interior_columns(off, s, w, wo, first, last);
+            for (std::size_t ox = 0; ox < first; ++ox) out[long(ox * s) + off + long(w)] += row[ox];
+            if (s == 1) {
+              Scalar* dst = out + off;
+              for (std::size_t ox = first; ox < last; ++ox) dst[ox] += row[ox];
+            } else {
+              for (std::size_t ox = first; ox < last; ++ox) out[long(ox * s) + off] += row[ox];
+            }
+            for (std::size_t ox = last; ox < wo; ++ox) out[long(ox * s) + off - long(w)] += row[ox];
+          }
+        }
+      });
+}
+
+//! Direct 3x3 (or 1x1) circular convolution: y(n, o, oy, ox) = b(o) + sum over c, ky, kx of
+//! w(o, (c k + ky) k + kx) x(n, c, oy s + ky - k/2, ox s + kx - k/2), one output row per work
+//! item (it stays in cache over the C k k taps). `b` may be empty.
+template <class Scalar>
+void direct_forward(const ConstField<Scalar>& x, const Unmanaged2<Scalar>& w,
+                    const Unmanaged1<Scalar>& b, std::size_t k, std::size_t s,
+                    const MutField<Scalar>& y) {
+  const std::size_t n = x.extent(0), cin = x.extent(1), h = x.extent(2), wd = x.extent(3);
+  const std::size_t cout = y.extent(1), ho = y.extent(2), wo = y.extent(3), pad = k / 2;
+  const bool bias = b.size() != 0;
+  Kokkos::parallel_for(
+      "eqflow::Conv2d::direct_forward", RangePolicy(0, n * cout * ho),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t oy = i % ho, o = (i / ho) % cout, m = i / (ho * cout);
+        Scalar* out = &y(m, o, oy, 0);
+        const Scalar b0 = bias ? b(o) : Scalar(0);
+        for (std::size_t ox = 0; ox < wo; ++ox) out[ox] = b0;
+        for (std::size_t c = 0; c < cin; ++c) {
+          for (std::size_t ky = 0; ky < k; ++ky) {
+            std::size_t iy = oy * s + ky + h - pad;
+            iy = iy >= h ? iy - h : iy;
+            iy = iy >= h ? iy - h : iy;
+            const Scalar* row = &x(m, c, iy, 0);
+            for (std::size_t kx = 0; kx < k; ++kx) {
+              const Scalar wv = w(o, (c * k + ky) * k + kx);
+              const long off = long(kx) - long(pad);
+              std::size_t first, last;
+              interior_columns(off, s, wd, wo, first, last);
+              for (std::size_t ox = 0; ox < first; ++ox)
+                out[ox] += wv * row[long(ox * s) + off + long(wd)];
+              if (s == 1) {
+                const Scalar* src = row + off;
+                for (std::size_t ox = first; ox < last; ++ox) out[ox] += wv * src[ox];
+              } else {
+                for (std::size_t ox = first; ox < last; ++ox)
+                  out[ox] += wv * row[long(ox * s) + off];
+              }
+              for (std::size_t ox = last; ox < wo; ++ox)
+                out[ox] += wv * row[long(ox * s) + off - long(wd)];
+            }
+          }
+        }
+      });
+}
+
+//! The input gradient of direct_forward, gathered per input row (no atomics).
+template <class Scalar>
+void direct_input_grad(const ConstField<Scalar>& gy, const Unmanaged2<Scalar>& w, std::size_t k,
+                       std::size_t s, const MutField<Scalar>& gx) {
+  const std::size_t n = gx.extent(0), cin = gx.extent(1), h = gx.extent(2), wd = gx.extent(3);
+  const std::size_t cout = gy.extent(1), wo = gy.extent(3), pad = k / 2;
+  Kokkos::parallel_for(
+      "eqflow::Conv2d::direct_input_grad", RangePolicy(0, n * cin * h),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t iy = i % h, c = (i / h) % cin, m = i / (h * cin);
+        Scalar* out = &gx(m, c, iy, 0);
+        for (std::size_t ix = 0; ix < wd; ++ix) out[ix] = Scalar(0);
+        for (std::size_t ky = 0; ky < k; ++ky) {
+          std::size_t ty = iy + pad + h - ky;  // oy s = iy - ky + pad (mod H)
+          ty = ty >= h ? ty - h : ty;
+          ty = ty >= h ? ty - h : ty;
+          if (ty % s != 0) continue;
+          const std::size_t oy = ty / s;
+          for (std::size_t o = 0; o < cout; ++o) {
+            const Scalar* row = &gy(m, o, oy, 0);
+            for (std::size_t kx = 0; kx < k; ++kx) {
+              const Scalar wv = w(o, (c * k + ky) * k + kx);
+              const long off = long(kx) - long(pad);
+              std::size_t first, last;
+              interior_columns(off, s, wd, wo, first, last);
+              for (std::size_t ox = 0; ox < first; ++ox)
+                out[long(ox * s) + off + long(wd)] += wv * row[ox];
+              if (s == 1) {
+                Scalar* dst = out + off;
+                for (std::size_t ox = first; ox < last; ++ox) dst[ox] += wv * row[ox];
+              } else {
+                for (std::size_t ox = first; ox < last; ++ox)
+                  out[long(ox * s) + off] += wv * row[ox];
+              }
+              for (std::size_t ox = last; ox < wo; ++ox)
+                out[long(ox * s) + off - long(wd)] += wv * row[ox];
             }
           }
         }
@@ -161,71 +281,117 @@ void Conv2d<Scalar>::initialize(std::uint64_t seed, std::uint64_t layer_id) {
 
 template <class Scalar>
 void Conv2d<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>& y, Mode) {
+  ScopedRegion region("eqflow::Conv2d::forward");
   const std::size_t n = x.extent(0);
   const FieldShape out = output_shape(shape_of(x));
   check_field("Conv2d", "output", y, n, out);
   x_ = x;
   const std::size_t p = out.height * out.width, channels = out_;
-  if (has_bias_) {
-    const auto b = b_;
-    Kokkos::parallel_for(
-        "eqflow::Conv2d::bias", RangePolicy(0, y.size()),
-        KOKKOS_LAMBDA(const std::size_t i) { y.data()[i] = b((i / p) % channels); });
-  }
-  const Scalar beta = has_bias_ ? Scalar(1) : Scalar(0);
-  for (std::size_t s = 0; s < n; ++s) {
-    const auto ys = sample_matrix<Scalar>(y, s);
-    if (kernel_ == 1) {
-      gemm<Scalar>("N", "N", Scalar(1), w_, sample_matrix<const Scalar>(x, s), beta, ys);
-    } else {
-      const auto col = workspace_->matrix(0, w_.extent(1), p);
-      im2col<Scalar>(x, s, kernel_, stride_, col);
-      gemm<Scalar>("N", "N", Scalar(1), w_, col, beta, ys);
+  if (kernel_ == 1) {
+    if (has_bias_) {
+      const auto b = b_;
+      Kokkos::parallel_for(
+          "eqflow::Conv2d::bias", RangePolicy(0, y.size()),
+          KOKKOS_LAMBDA(const std::size_t i) { y.data()[i] = b((i / p) % channels); });
     }
+    const Scalar beta = has_bias_ ? Scalar(1) : Scalar(0);
+    for (std::size_t s = 0; s < n; ++s) {
+      gemm<Scalar>("N", "N", Scalar(1), w_, sample_matrix<const Scalar>(x, s), beta,
+                   sample_matrix<Scalar>(y, s));
+    }
+    return;
+  }
+  if (direct()) {
+    direct_forward<Scalar>(x, w_, b_, kernel_, stride_, y);
+    return;
+  }
+  // (out, C k k [+ 1]): the weights and the bias column.
+  const std::size_t cols = w_.extent(1), rows = cols + (has_bias_ ? 1 : 0);
+  if (wb_.extent(0) != out_ || wb_.extent(1) != rows) {
+    wb_ = View2<Scalar>("eqflow::Conv2d::weights_bias", out_, rows);
+    gwb_ = View2<Scalar>("eqflow::Conv2d::weights_bias_grad", out_, rows);
+  }
+  const auto wb = wb_, w = w_;
+  const auto b = b_;
+  Kokkos::parallel_for(
+      "eqflow::Conv2d::gather_weights", RangePolicy(0, wb.size()),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t o = i / rows, j = i % rows;
+        wb(o, j) = j < cols ? w(o, j) : b(o);
+      });
+  for (std::size_t s = 0; s < n; ++s) {
+    const auto col = workspace_->matrix(0, rows, p);
+    im2col<Scalar>(x, s, kernel_, stride_, col);
+    gemm<Scalar>("N", "N", Scalar(1), wb, col, Scalar(0), sample_matrix<Scalar>(y, s));
   }
 }
 
 template <class Scalar>
 void Conv2d<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Scalar>& gx) {
+  ScopedRegion region("eqflow::Conv2d::backward");
   const std::size_t n = x_.extent(0);
   const FieldShape out = output_shape(shape_of(x_));
   check_field("Conv2d", "output gradient", gy, n, out);
   if (!empty(gx)) check_field("Conv2d", "input gradient", gx, n, shape_of(x_));
   const std::size_t p = out.height * out.width;
-  if (has_bias_) {
-    const auto gb = gb_;
-    const std::size_t channels = out_;
-    Kokkos::parallel_for(
-        "eqflow::Conv2d::bias_grad", impl::per_team(out_), KOKKOS_LAMBDA(const TeamMember& team) {
-          const std::size_t o = team.league_rank();
-          Scalar sum = 0;
-          Kokkos::parallel_reduce(
-              Kokkos::TeamThreadRange(team, n * p),
-              [&](const std::size_t i, Scalar& acc) {
-                acc += gy.data()[((i / p) * channels + o) * p + i % p];
-              },
-              sum);
-          Kokkos::single(Kokkos::PerTeam(team), [&]() { gb(o) += sum; });
-        });
-  }
-  for (std::size_t s = 0; s < n; ++s) {
-    const auto gys = sample_matrix<const Scalar>(gy, s);
-    if (kernel_ == 1) {
+  if (kernel_ == 1) {
+    if (has_bias_) {
+      const auto gb = gb_;
+      const std::size_t channels = out_;
+      Kokkos::parallel_for(
+          "eqflow::Conv2d::bias_grad", impl::per_team(out_), KOKKOS_LAMBDA(const TeamMember& team) {
+            const std::size_t o = team.league_rank();
+            Scalar sum = 0;
+            Kokkos::parallel_reduce(
+                Kokkos::TeamThreadRange(team, n * p),
+                [&](const std::size_t i, Scalar& acc) {
+                  acc += gy.data()[((i / p) * channels + o) * p + i % p];
+                },
+                sum);
+            Kokkos::single(Kokkos::PerTeam(team), [&]() { gb(o) += sum; });
+          });
+    }
+    for (std::size_t s = 0; s < n; ++s) {
+      const auto gys = sample_matrix<const Scalar>(gy, s);
       gemm<Scalar>("N", "T", Scalar(1), gys, sample_matrix<const Scalar>(x_, s), Scalar(1), gw_);
       if (!empty(gx)) {
         gemm<Scalar>("T", "N", Scalar(1), w_, gys, Scalar(0), sample_matrix<Scalar>(gx, s));
       }
-    } else {
-      const auto col = workspace_->matrix(0, w_.extent(1), p);
-      im2col<Scalar>(x_, s, kernel_, stride_, col);
-      gemm<Scalar>("N", "T", Scalar(1), gys, col, Scalar(1), gw_);
-      if (!empty(gx)) {
-        const auto gcol = workspace_->matrix(1, w_.extent(1), p);
-        gemm<Scalar>("T", "N", Scalar(1), w_, gys, Scalar(0), gcol);
-        col2im<Scalar>(gcol, kernel_, stride_, gx, s);
-      }
+    }
+    return;
+  }
+  if (n == 0) return;
+  const bool direct_gx = direct() && !empty(gx);
+  if (direct_gx) direct_input_grad<Scalar>(gy, w_, kernel_, stride_, gx);
+  // The weight and bias gradients of the batch in gwb (the ones row of the columns gives the
+  // bias's), added to the parameters' at the end.
+  const std::size_t cols = w_.extent(1), rows = cols + (has_bias_ ? 1 : 0);
+  if (gwb_.extent(0) != out_ || gwb_.extent(1) != rows) {
+    gwb_ = View2<Scalar>("eqflow::Conv2d::weights_bias_grad", out_, rows);
+  }
+  for (std::size_t s = 0; s < n; ++s) {
+    const auto gys = sample_matrix<const Scalar>(gy, s);
+    const auto col = workspace_->matrix(0, rows, p);
+    im2col<Scalar>(x_, s, kernel_, stride_, col);
+    gemm<Scalar>("N", "T", Scalar(1), gys, col, s == 0 ? Scalar(0) : Scalar(1), gwb_);
+    if (!empty(gx) && !direct_gx) {
+      const auto gcol = workspace_->matrix(1, cols, p);
+      gemm<Scalar>("T", "N", Scalar(1), w_, gys, Scalar(0), gcol);
+      col2im<Scalar>(gcol, kernel_, stride_, gx, s);
     }
   }
+  const auto gwb = gwb_, gw = gw_;
+  const auto gb = gb_;
+  Kokkos::parallel_for(
+      "eqflow::Conv2d::scatter_weight_grad", RangePolicy(0, gwb.size()),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t o = i / rows, j = i % rows;
+        if (j < cols) {
+          gw(o, j) += gwb(o, j);
+        } else {
+          gb(o) += gwb(o, j);
+        }
+      });
 }
 
 // ------------------------------------------------------------------------------ GroupNorm
@@ -269,6 +435,7 @@ void GroupNorm<Scalar>::initialize(std::uint64_t, std::uint64_t) {
 
 template <class Scalar>
 void GroupNorm<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>& y, Mode) {
+  ScopedRegion region("eqflow::GroupNorm::forward");
   const std::size_t n = x.extent(0);
   const FieldShape shape = output_shape(shape_of(x));
   check_field("GroupNorm", "output", y, n, shape);
@@ -282,7 +449,8 @@ void GroupNorm<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scal
   const auto mean = mean_, istd = istd_;
   const auto w = w_, b = b_;
   const Scalar eps = eps_;
-  // One team per (sample, group): its elements are contiguous, m = C/G H W of them.
+  // One team per (sample, group): its elements are contiguous, m = C/G H W of them; the
+  // output channel by channel, as y = x scale_c + shift_c.
   Kokkos::parallel_for(
       "eqflow::GroupNorm::forward", impl::per_team(n * groups),
       KOKKOS_LAMBDA(const TeamMember& team) {
@@ -303,10 +471,14 @@ void GroupNorm<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scal
             },
             squares);
         const Scalar inv = Scalar(1) / math::sqrt(squares / Scalar(m) + eps);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, m), [&](const std::size_t i) {
-          const std::size_t c = g * per_group + i / p;
-          yg[i] = (xg[i] - mu) * inv * w(c) + b(c);
-        });
+        for (std::size_t cl = 0; cl < per_group; ++cl) {
+          const std::size_t c = g * per_group + cl;
+          const Scalar scale = inv * w(c), shift = b(c) - mu * scale;
+          const Scalar* xc = xg + cl * p;
+          Scalar* yc = yg + cl * p;
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, p),
+                               [&](const std::size_t i) { yc[i] = xc[i] * scale + shift; });
+        }
         Kokkos::single(Kokkos::PerTeam(team), [&]() {
           mean(s, g) = mu;
           istd(s, g) = inv;
@@ -316,37 +488,23 @@ void GroupNorm<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scal
 
 template <class Scalar>
 void GroupNorm<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Scalar>& gx) {
+  ScopedRegion region("eqflow::GroupNorm::backward");
   const auto x = x_;
   const std::size_t n = x.extent(0);
   const FieldShape shape = shape_of(x);
   check_field("GroupNorm", "output gradient", gy, n, shape);
+  const bool want_gx = !empty(gx);
+  if (want_gx) check_field("GroupNorm", "input gradient", gx, n, shape);
   const std::size_t groups = groups_, channels = channels_, p = shape.height * shape.width;
   const std::size_t per_group = channels / groups, m = per_group * p;
-  const auto mean = mean_, istd = istd_;
+  if (sums_.extent(0) != n || sums_.extent(1) != channels) {
+    sums_ = View3<Scalar>("eqflow::GroupNorm::sums", n, channels, 2);
+  }
+  const auto mean = mean_, istd = istd_, sums = sums_;
   const auto w = w_, gw = gw_, gb = gb_;
-  // gamma and beta: one team per channel over (sample, position).
-  Kokkos::parallel_for(
-      "eqflow::GroupNorm::parameter_grad", impl::per_team(channels),
-      KOKKOS_LAMBDA(const TeamMember& team) {
-        const std::size_t c = team.league_rank(), g = c / per_group;
-        SumPair<Scalar> sums;  // sum gy xhat, sum gy
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, n * p),
-            [&](const std::size_t i, SumPair<Scalar>& acc) {
-              const std::size_t s = i / p, at = (s * channels + c) * p + i % p;
-              const Scalar xhat = (x.data()[at] - mean(s, g)) * istd(s, g);
-              acc.first += gy.data()[at] * xhat;
-              acc.second += gy.data()[at];
-            },
-            SumPairReducer<Scalar>(sums));
-        Kokkos::single(Kokkos::PerTeam(team), [&]() {
-          gw(c) += sums.first;
-          gb(c) += sums.second;
-        });
-      });
-  if (empty(gx)) return;
-  check_field("GroupNorm", "input gradient", gx, n, shape);
-  // gx = istd (gxhat - mean(gxhat) - xhat mean(gxhat xhat)), gxhat = gy gamma, per group.
+  // One team per (sample, group), two passes: the sums of gy and gy xhat per channel (kept for
+  // gamma and beta), then gx = istd (gxhat - mean(gxhat) - xhat mean(gxhat xhat)) with
+  // gxhat = gy gamma, channel by channel as gx = gy a_c + x b + c0.
   Kokkos::parallel_for(
       "eqflow::GroupNorm::backward", impl::per_team(n * groups),
       KOKKOS_LAMBDA(const TeamMember& team) {
@@ -355,21 +513,51 @@ void GroupNorm<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Sc
         const Scalar mu = mean(s, g), inv = istd(s, g);
         const Scalar* xg = x.data() + ng * m;
         const Scalar* gyg = gy.data() + ng * m;
+        Scalar total_gxhat = 0, total_gxhat_xhat = 0;
+        for (std::size_t cl = 0; cl < per_group; ++cl) {
+          const std::size_t c = g * per_group + cl;
+          const Scalar* xc = xg + cl * p;
+          const Scalar* gyc = gyg + cl * p;
+          SumPair<Scalar> pair;  // sum gy, sum gy (x - mu)
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(team, p),
+              [&](const std::size_t i, SumPair<Scalar>& acc) {
+                acc.first += gyc[i];
+                acc.second += gyc[i] * (xc[i] - mu);
+              },
+              SumPairReducer<Scalar>(pair));
+          total_gxhat += w(c) * pair.first;
+          total_gxhat_xhat += w(c) * pair.second * inv;
+          Kokkos::single(Kokkos::PerTeam(team), [&]() {
+            sums(s, c, 0) = pair.first;
+            sums(s, c, 1) = pair.second * inv;
+          });
+        }
+        if (!want_gx) return;
+        const Scalar a = total_gxhat / Scalar(m), bb = total_gxhat_xhat / Scalar(m);
+        const Scalar kx = -inv * inv * bb, k0 = -inv * a + mu * inv * inv * bb;
         Scalar* gxg = gx.data() + ng * m;
-        SumPair<Scalar> sums;  // sum gxhat, sum gxhat xhat
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, m),
-            [&](const std::size_t i, SumPair<Scalar>& acc) {
-              const Scalar gxhat = gyg[i] * w(g * per_group + i / p);
-              acc.first += gxhat;
-              acc.second += gxhat * (xg[i] - mu) * inv;
-            },
-            SumPairReducer<Scalar>(sums));
-        const Scalar a = sums.first / Scalar(m), bb = sums.second / Scalar(m);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, m), [&](const std::size_t i) {
-          const Scalar gxhat = gyg[i] * w(g * per_group + i / p);
-          gxg[i] = inv * (gxhat - a - (xg[i] - mu) * inv * bb);
-        });
+        for (std::size_t cl = 0; cl < per_group; ++cl) {
+          const Scalar ky = inv * w(g * per_group + cl);
+          const Scalar* xc = xg + cl * p;
+          const Scalar* gyc = gyg + cl * p;
+          Scalar* gxc = gxg + cl * p;
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, p), [&](const std::size_t i) {
+            gxc[i] = gyc[i] * ky + xc[i] * kx + k0;
+          });
+        }
+      });
+  // gamma and beta: the per-sample sums added up, one thread per channel.
+  Kokkos::parallel_for(
+      "eqflow::GroupNorm::parameter_grad", RangePolicy(0, channels),
+      KOKKOS_LAMBDA(const std::size_t c) {
+        Scalar sw = 0, sb = 0;
+        for (std::size_t s = 0; s < n; ++s) {
+          sb += sums(s, c, 0);
+          sw += sums(s, c, 1);
+        }
+        gw(c) += sw;
+        gb(c) += sb;
       });
 }
 
@@ -378,6 +566,7 @@ void GroupNorm<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Sc
 template <class Scalar, class F>
 void FieldActivation<Scalar, F>::forward(const ConstField<Scalar>& x, const MutField<Scalar>& y,
                                          Mode) {
+  ScopedRegion region("eqflow::FieldActivation::forward");
   check_field(F::name, "output", y, x.extent(0), shape_of(x));
   x_ = x;
   Kokkos::parallel_for(
@@ -388,6 +577,7 @@ void FieldActivation<Scalar, F>::forward(const ConstField<Scalar>& x, const MutF
 template <class Scalar, class F>
 void FieldActivation<Scalar, F>::backward(const ConstField<Scalar>& gy,
                                           const MutField<Scalar>& gx) {
+  ScopedRegion region("eqflow::FieldActivation::backward");
   if (empty(gx)) return;
   const auto x = x_;
   check_field(F::name, "output gradient", gy, x.extent(0), shape_of(x));
@@ -402,6 +592,7 @@ void FieldActivation<Scalar, F>::backward(const ConstField<Scalar>& gy,
 template <class Scalar>
 void UpsampleNearest2x<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>& y,
                                         Mode) {
+  ScopedRegion region("eqflow::UpsampleNearest2x::forward");
   check_field("UpsampleNearest2x", "output", y, x.extent(0), output_shape(shape_of(x)));
   const std::size_t rows = y.extent(0) * y.extent(1) * y.extent(2);
   const std::size_t h = x.extent(2), w = x.extent(3);
@@ -417,6 +608,7 @@ void UpsampleNearest2x<Scalar>::forward(const ConstField<Scalar>& x, const MutFi
 
 template <class Scalar>
 void UpsampleNearest2x<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Scalar>& gx) {
+  ScopedRegion region("eqflow::UpsampleNearest2x::backward");
   if (empty(gx)) return;
   check_field("UpsampleNearest2x", "output gradient", gy, gx.extent(0), output_shape(shape_of(gx)));
   const std::size_t rows = gx.extent(0) * gx.extent(1) * gx.extent(2);
@@ -443,11 +635,13 @@ void concat_channels(const ConstField<Scalar>& a, const ConstField<Scalar>& b,
   const std::size_t p = a.extent(2) * a.extent(3);
   check_field("concat_channels", "second input", b, n, FieldShape{cb, a.extent(2), a.extent(3)});
   check_field("concat_channels", "output", y, n, FieldShape{ca + cb, a.extent(2), a.extent(3)});
-  const std::size_t per_sample = (ca + cb) * p;
+  // One plane (sample, channel) of y per work item.
   Kokkos::parallel_for(
-      "eqflow::concat_channels", RangePolicy(0, y.size()), KOKKOS_LAMBDA(const std::size_t i) {
-        const std::size_t s = i / per_sample, j = i % per_sample;
-        y.data()[i] = j < ca * p ? a.data()[s * ca * p + j] : b.data()[s * cb * p + j - ca * p];
+      "eqflow::concat_channels", RangePolicy(0, n * (ca + cb)), KOKKOS_LAMBDA(const std::size_t r) {
+        const std::size_t s = r / (ca + cb), c = r % (ca + cb);
+        const Scalar* src = c < ca ? a.data() + (s * ca + c) * p : b.data() + (s * cb + c - ca) * p;
+        Scalar* dst = y.data() + r * p;
+        for (std::size_t i = 0; i < p; ++i) dst[i] = src[i];
       });
 }
 
@@ -456,20 +650,20 @@ void split_channels(const ConstField<Scalar>& gy, const MutField<Scalar>& ga,
                     const MutField<Scalar>& gb) {
   const std::size_t n = gy.extent(0), p = gy.extent(2) * gy.extent(3);
   const std::size_t ca = empty(ga) ? gy.extent(1) - gb.extent(1) : ga.extent(1);
-  const std::size_t cb = gy.extent(1) - ca, per_sample = gy.extent(1) * p;
+  const std::size_t cb = gy.extent(1) - ca;
   if (!empty(ga))
     check_field("split_channels", "first part", ga, n, FieldShape{ca, gy.extent(2), gy.extent(3)});
   if (!empty(gb))
     check_field("split_channels", "second part", gb, n, FieldShape{cb, gy.extent(2), gy.extent(3)});
   const bool want_a = !empty(ga), want_b = !empty(gb);
+  // One plane (sample, channel) of gy per work item.
   Kokkos::parallel_for(
-      "eqflow::split_channels", RangePolicy(0, gy.size()), KOKKOS_LAMBDA(const std::size_t i) {
-        const std::size_t s = i / per_sample, j = i % per_sample;
-        if (j < ca * p) {
-          if (want_a) ga.data()[s * ca * p + j] = gy.data()[i];
-        } else if (want_b) {
-          gb.data()[s * cb * p + j - ca * p] = gy.data()[i];
-        }
+      "eqflow::split_channels", RangePolicy(0, n * (ca + cb)), KOKKOS_LAMBDA(const std::size_t r) {
+        const std::size_t s = r / (ca + cb), c = r % (ca + cb);
+        if (c < ca ? !want_a : !want_b) return;
+        Scalar* dst = c < ca ? ga.data() + (s * ca + c) * p : gb.data() + (s * cb + c - ca) * p;
+        const Scalar* src = gy.data() + r * p;
+        for (std::size_t i = 0; i < p; ++i) dst[i] = src[i];
       });
 }
 

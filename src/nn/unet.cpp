@@ -8,6 +8,7 @@
 
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/math.hpp"
+#include "eqflow/core/profiling.hpp"
 #include "eqflow/core/rng.hpp"
 #include "eqflow/nn/impl/team_reduction.hpp"
 #include "eqflow/nn/unet.hpp"
@@ -89,6 +90,7 @@ void TimeEmbedding<Scalar>::initialize(std::uint64_t seed, std::uint64_t layer_i
 
 template <class Scalar>
 void TimeEmbedding<Scalar>::forward(const View1<const Scalar>& steps, const View2<Scalar>& temb) {
+  ScopedRegion region("eqflow::TimeEmbedding::forward");
   const std::size_t n = steps.extent(0);
   ensure(sinusoid_, "eqflow::TimeEmbedding::sinusoid", n, base_dim_);
   ensure(hidden_, "eqflow::TimeEmbedding::hidden", n, dim_);
@@ -101,6 +103,7 @@ void TimeEmbedding<Scalar>::forward(const View1<const Scalar>& steps, const View
 
 template <class Scalar>
 void TimeEmbedding<Scalar>::backward(const View2<Scalar>& gtemb) {
+  ScopedRegion region("eqflow::TimeEmbedding::backward");
   const std::size_t n = gtemb.extent(0);
   ensure(gactivated_, "eqflow::TimeEmbedding::gactivated", n, dim_);
   ensure(ghidden_, "eqflow::TimeEmbedding::ghidden", n, dim_);
@@ -171,6 +174,7 @@ void ResnetBlock<Scalar>::ensure_buffers(std::size_t n, std::size_t h, std::size
 template <class Scalar>
 void ResnetBlock<Scalar>::forward(const ConstField<Scalar>& x, const View2<Scalar>& temb_act,
                                   const MutField<Scalar>& y) {
+  ScopedRegion region("eqflow::ResnetBlock::forward");
   const std::size_t n = x.extent(0), h = x.extent(2), w = x.extent(3);
   ensure_buffers(n, h, w);
   norm1_.forward(x, h1_, Mode::Train);
@@ -181,9 +185,11 @@ void ResnetBlock<Scalar>::forward(const ConstField<Scalar>& x, const View2<Scala
   const auto proj = proj_;
   const std::size_t p = h * w, channels = out_;
   Kokkos::parallel_for(
-      "eqflow::ResnetBlock::add_time", RangePolicy(0, c1.size()),
-      KOKKOS_LAMBDA(const std::size_t i) {
-        c1.data()[i] += proj(i / (p * channels), (i / p) % channels);
+      "eqflow::ResnetBlock::add_time", RangePolicy(0, n * channels),
+      KOKKOS_LAMBDA(const std::size_t r) {
+        const Scalar t = proj.data()[r];  // proj (N, out): row-major as the planes of c1
+        Scalar* plane = c1.data() + r * p;
+        for (std::size_t i = 0; i < p; ++i) plane[i] += t;
       });
   norm2_.forward(c1_, h2_, Mode::Train);
   act2_.forward(h2_, a2_, Mode::Train);
@@ -200,6 +206,7 @@ void ResnetBlock<Scalar>::forward(const ConstField<Scalar>& x, const View2<Scala
 template <class Scalar>
 void ResnetBlock<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Scalar>& gx,
                                    const View2<Scalar>& gtemb_act) {
+  ScopedRegion region("eqflow::ResnetBlock::backward");
   const std::size_t n = h1_.extent(0), h = h1_.extent(2), w = h1_.extent(3);
   const auto gout = ensure(gout_, "eqflow::ResnetBlock::gout", n, out_, h, w);
   const auto gin = ensure(gin_, "eqflow::ResnetBlock::gin", n, in_, h, w);
@@ -364,6 +371,9 @@ UNet<Scalar>::UNet(UNetConfig config)
   }
   initialize(0);
 }
+
+template <class Scalar>
+UNet<Scalar>::~UNet() = default;
 
 template <class Scalar>
 void UNet<Scalar>::initialize(std::uint64_t seed) {

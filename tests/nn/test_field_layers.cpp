@@ -90,24 +90,27 @@ TEST(Conv2d, CircularConvolutionMatchesPlainLoops) {
   };
   for (const Case c : {Case{3, 5, 3, 1, 6, 7}, Case{2, 4, 3, 2, 8, 6}, Case{5, 3, 1, 1, 4, 5},
                        Case{1, 1, 3, 1, 1, 1}, Case{4, 2, 3, 2, 2, 2}}) {
-    nn::Conv2d<double> conv(c.cin, c.cout, c.k, c.s);
-    nn::ParameterStore<double> store;
-    conv.declare(store, "conv.");
-    store.allocate();
-    conv.bind(store);
-    conv.initialize(5, 0);
-    const std::size_t n = 2;
-    auto x = random_field(n, FieldShape{c.cin, c.h, c.w}, 9);
-    View4<double> y("y", n, c.cout, c.h / c.s, c.w / c.s);
-    conv.forward(x, y, Mode::Train);
-    const auto params = test::to_vector(store.values());
-    const std::size_t nw = c.cout * c.cin * c.k * c.k;
-    const std::vector<double> w(params.begin(), params.begin() + long(nw));
-    const std::vector<double> b(params.begin() + long(nw), params.end());
-    test::expect_close(
-        test::to_vector(y),
-        reference_conv(test::to_vector(x), w, b, n, c.cin, c.h, c.w, c.cout, c.k, c.s), 1e-12,
-        1e-12, "conv k" + std::to_string(c.k) + " s" + std::to_string(c.s));
+    for (const auto algorithm : {nn::ConvAlgorithm::Im2col, nn::ConvAlgorithm::Direct}) {
+      nn::Conv2d<double> conv(c.cin, c.cout, c.k, c.s);
+      conv.set_algorithm(algorithm);
+      nn::ParameterStore<double> store;
+      conv.declare(store, "conv.");
+      store.allocate();
+      conv.bind(store);
+      conv.initialize(5, 0);
+      const std::size_t n = 2;
+      auto x = random_field(n, FieldShape{c.cin, c.h, c.w}, 9);
+      View4<double> y("y", n, c.cout, c.h / c.s, c.w / c.s);
+      conv.forward(x, y, Mode::Train);
+      const auto params = test::to_vector(store.values());
+      const std::size_t nw = c.cout * c.cin * c.k * c.k;
+      const std::vector<double> w(params.begin(), params.begin() + long(nw));
+      const std::vector<double> b(params.begin() + long(nw), params.end());
+      test::expect_close(
+          test::to_vector(y),
+          reference_conv(test::to_vector(x), w, b, n, c.cin, c.h, c.w, c.cout, c.k, c.s), 1e-12,
+          1e-12, "conv k" + std::to_string(c.k) + " s" + std::to_string(c.s));
+    }
   }
 }
 
@@ -124,6 +127,17 @@ TEST(FieldLayerDerivatives, Conv2d) {
   check_field_layer(k3, 2, FieldShape{3, 5, 4});
   check_field_layer(k3s2, 2, FieldShape{2, 6, 4});
   check_field_layer(k1, 3, FieldShape{3, 3, 2});
+  nn::Conv2d<double> k3_no_bias(3, 2, 3, 1, false), k3s2_no_bias(2, 2, 3, 2, false);
+  check_field_layer(k3_no_bias, 2, FieldShape{3, 4, 5});
+  check_field_layer(k3s2_no_bias, 2, FieldShape{2, 4, 2});
+  // Direct loops instead of im2col + gemm (Auto's choice for <= 4 output channels).
+  nn::Conv2d<double> k3_direct(3, 4, 3, 1), k3s2_direct(2, 3, 3, 2), k3_auto(5, 2, 3, 1);
+  k3_direct.set_algorithm(nn::ConvAlgorithm::Direct);
+  k3s2_direct.set_algorithm(nn::ConvAlgorithm::Direct);
+  EXPECT_TRUE(k3_auto.direct());
+  check_field_layer(k3_direct, 2, FieldShape{3, 5, 4});
+  check_field_layer(k3s2_direct, 2, FieldShape{2, 6, 4});
+  check_field_layer(k3_auto, 2, FieldShape{5, 3, 3});
 }
 
 TEST(FieldLayerDerivatives, GroupNorm) {

@@ -1,7 +1,9 @@
 // 2-D convolution with circular (periodic) padding: kernel 1 or 3, stride 1 or 2, padding
 // kernel / 2, as torch.nn.Conv2d(padding_mode="circular"). Computed as im2col + one gemm per
 // sample (Darknet / ggml), the column buffer shared by every convolution of a network and
-// sized once; a 1x1 convolution is a gemm on the field itself.
+// sized once; a 1x1 convolution is a gemm on the field itself. A 3x3 convolution's bias is a
+// further weight column against a row of ones in the columns, so the one gemm per sample
+// writes the output (no bias pass, no read of it) and yields the bias gradient.
 #pragma once
 
 #include <memory>
@@ -36,9 +38,15 @@ class Workspace {
   View1<Scalar> buffers_[slots];
 };
 
+//! How a 3x3 convolution computes its output and input gradient: im2col + gemm, or direct
+//! loops over the 9 taps (the weight gradient is always im2col + gemm). Auto: direct when the
+//! output has at most `direct_max_out` channels (bench/bench_unet measures both).
+enum class ConvAlgorithm { Auto, Im2col, Direct };
+
 template <class Scalar>
 class Conv2d final : public FieldLayer<Scalar> {
  public:
+  static constexpr std::size_t direct_max_out = 4;
   //! `kernel` 1 or 3, `stride` 1 or 2; `workspace` may be shared with other layers (a private
   //! one when null). Throws ShapeError on another kernel or stride.
   Conv2d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel,
@@ -60,14 +68,22 @@ class Conv2d final : public FieldLayer<Scalar> {
   std::size_t out_channels() const { return out_; }
   //! Multiply-adds of one forward per output pixel (Cout Cin k k).
   double flops_per_pixel() const { return 2.0 * double(out_ * in_ * kernel_ * kernel_); }
+  void set_algorithm(ConvAlgorithm algorithm) { algorithm_ = algorithm; }
+  //! Whether a 3x3 forward and input gradient run as direct loops.
+  bool direct() const {
+    return kernel_ == 3 && (algorithm_ == ConvAlgorithm::Direct ||
+                            (algorithm_ == ConvAlgorithm::Auto && out_ <= direct_max_out));
+  }
 
  private:
   std::size_t in_, out_, kernel_, stride_;
   bool has_bias_;
+  ConvAlgorithm algorithm_ = ConvAlgorithm::Auto;
   std::shared_ptr<Workspace<Scalar>> workspace_;
   std::size_t w_offset_ = 0, b_offset_ = 0;
   Unmanaged2<Scalar> w_, gw_;  // (out, in k k)
   Unmanaged1<Scalar> b_, gb_;  // (out)
+  View2<Scalar> wb_, gwb_;     // 3x3: (out, in k k + bias) weights | bias, and the gradient
   ConstField<Scalar> x_;
 };
 

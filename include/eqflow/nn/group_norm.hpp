@@ -31,6 +31,7 @@ class GroupNorm final : public FieldLayer<Scalar> {
   Unmanaged1<Scalar> w_, gw_, b_, gb_;  // (C)
   ConstField<Scalar> x_;
   View2<Scalar> mean_, istd_;  // (N, G) of the last forward
+  View3<Scalar> sums_;         // backward: (N, C, 2) sums of gy and gy xhat per channel
 };
 
 }  // namespace eqflow::nn
