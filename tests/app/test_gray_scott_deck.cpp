@@ -115,8 +115,6 @@ TEST(GrayScottDeck, BadInputIsOneLineNamingKeyAndLine) {
   expect_error("system: fields\ndata:\n  dataset: x\n", {"data.file", "required"});
   expect_error(head + "  preset: maze\n  height: 30\n",
                {"data.height", "30 x 128", "multiples of 4"});
-  expect_error(head + "  preset: maze\n  samples: 10\n",
-               {"score.batch", "64 is larger", "10 samples"});
   expect_error(head + "  preset: maze\n", {"--set", "data.block"}, {"data.block=0"});
 }
 

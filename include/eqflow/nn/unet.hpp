@@ -98,7 +98,7 @@ template <class Scalar>
 class UNet {
  public:
   explicit UNet(UNetConfig config);
-  ~UNet();  // defined where Step is complete
+  ~UNet();
   const UNetConfig& config() const { return config_; }
 
   //! Declares every parameter (diffusers' names), allocates, binds and initialises (seeded).
