@@ -209,6 +209,56 @@ std::string format_summary(const io::Summary& s) {
   return out;
 }
 
+namespace {
+
+//! A field system's score.h5: the model, the training, the samples.
+std::string describe_field_score(const io::H5File& f, const std::string& path, bool json) {
+  auto attr = [&](const std::string& name) {
+    return f.has_attribute("/", name) ? f.attribute_string("/", name) : std::string("?");
+  };
+  const auto train = f.read_doubles("/training/train_loss");
+  const auto validation = f.read_doubles("/training/validation_loss");
+  const auto seconds = f.read_doubles("/training/epoch_seconds");
+  const auto samples = f.shape("/samples");
+  const double total = [&] {
+    double t = 0;
+    for (double s : seconds) t += s;
+    return t;
+  }();
+  const auto last = [](const std::vector<double>& v) { return v.empty() ? 0.0 : v.back(); };
+  if (json) {
+    return fmt::format(
+        "{{\"file\": {}, \"schema\": \"eqflow.field_score\", \"software_version\": {}, "
+        "\"git_revision\": {}, \"system\": {}, \"parameters\": {}, \"epochs\": {}, "
+        "\"train_loss\": {}, \"validation_loss\": {}, \"training_seconds\": {}, "
+        "\"samples\": {}, \"ranks\": {}}}\n",
+        json_string(path), json_string(attr("softwareVersion")), json_string(attr("gitRevision")),
+        json_string(attr("system")), f.shape("/unet/parameters").at(0), train.size(),
+        json_number(last(train)), json_number(last(validation)), json_number(total),
+        samples.empty() ? 0 : samples[0], f.attribute_int("/training", "ranks"));
+  }
+  std::string out =
+      fmt::format("{}: eqflow.field_score, system {}; eqflow {} (git {}), {}\n", path,
+                  attr("system"), attr("softwareVersion"), attr("gitRevision"), attr("date"));
+  out += fmt::format(
+      "score model: UNet of {} parameters, {} epochs on {} training samples ({} held out), "
+      "batch {} over {} rank(s), {:.0f} s\n",
+      f.shape("/unet/parameters").at(0), train.size(),
+      f.attribute_int("/training", "train_samples"),
+      f.attribute_int("/training", "validation_samples"), f.attribute_int("/training", "batch"),
+      f.attribute_int("/training", "ranks"), total);
+  out += fmt::format("loss: train {:.5f}, validation {:.5f} (first epoch: {:.5f}, {:.5f})\n",
+                     last(train), last(validation), train.empty() ? 0.0 : train.front(),
+                     validation.empty() ? 0.0 : validation.front());
+  if (!samples.empty()) {
+    out += fmt::format("samples: {} of {} x {} x {} by {}\n", samples[0], samples.at(1),
+                       samples.at(2), samples.at(3), f.attribute_string("/samples", "sampler"));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string describe_output(const std::string& path, bool json) {
   const auto f = io::H5File::open(path);
   auto attr = [&](const std::string& name) {
@@ -218,6 +268,7 @@ std::string describe_output(const std::string& path, bool json) {
   if (schema.rfind("eqflow.", 0) != 0) {
     throw IoError(path, "not an eqflow output (no root attribute schema = eqflow.*)");
   }
+  if (schema == "eqflow.field_score") return describe_field_score(f, path, json);
   const std::int64_t dim = f.has_attribute("/", "dim") ? f.attribute_int("/", "dim") : 0;
   const bool seed_file = schema == "eqflow.seed";
   const bool has_summary = !seed_file && f.exists("/summary/seeds");

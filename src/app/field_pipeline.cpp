@@ -17,7 +17,6 @@
 #include "eqflow/diffusion/field_trainer.hpp"
 #include "eqflow/io/field_file.hpp"
 #include "eqflow/io/hdf5_file.hpp"
-#include "eqflow/version.hpp"
 
 namespace eqflow::app {
 namespace {
@@ -65,12 +64,24 @@ std::vector<double> read_or_empty(const io::H5File& file, const std::string& pat
   return file.exists(path) ? file.read_doubles(path) : std::vector<double>{};
 }
 
+//! Throws unless every rank holds the same parameters (a checksum compared over the ranks:
+//! the all-reduced gradient makes every rank's update the same, this makes sure of it).
+void check_identical(const View1<float>& values, const parallel::Comm& comm) {
+  if (comm.size() == 1) return;
+  const auto v = host_vector(values);
+  double sum = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) sum += double(v[i]) * double(1 + i % 977);
+  if (comm.max(sum) != -comm.max(-sum)) {
+    throw Error("score training: the ranks' parameters differ (their update must be the same)");
+  }
+}
+
 // ---- checkpoints --------------------------------------------------------------------------
 
 void write_checkpoint(const std::string& path, const std::string& identity,
                       diffusion::FieldDiffusion<float>& model, const Trainer& trainer) {
   auto file = io::H5File::create(path);
-  file.set_attribute("/", "schema", std::string("eqflow.field_score_checkpoint"));
+  io::write_provenance(file, "eqflow.field_score_checkpoint", 1);
   file.set_attribute("/", "training", identity);
   file.write("/parameters", host_vector(model.unet().parameters().values()));
   file.write("/adam/first_moment", host_vector(trainer.optimizer().first_moment()));
@@ -135,9 +146,8 @@ void write_score_file(const std::string& path, const FieldRunConfig& c,
                       const diffusion::FieldSource<float>& source,
                       const std::vector<float>& samples, std::size_t sample_count, int ranks) {
   auto file = io::H5File::create(path);
-  file.set_attribute("/", "schema", std::string(kFieldScoreSchema));
-  file.set_attribute("/", "software",
-                     fmt::format("{} {} (git {})", kSoftwareName, kVersion, kGitRevision));
+  io::write_provenance(file, kFieldScoreSchema, 1);
+  file.set_attribute("/", "system", c.system);
   file.set_attribute("/", "deck", to_yaml(c));
   file.set_attribute("/", "training", training_identity(c));
 
@@ -300,6 +310,7 @@ FieldRunResult run_field_pipeline(const FieldRunConfig& c, const parallel::Comm&
                 h.learning_rate.back(), h.seconds.back());
     }
     if (trainer.done() || trainer.epoch() % c.score.checkpoint_every == 0) {
+      check_identical(model.unet().parameters().values(), comm);
       if (comm.is_root()) write_checkpoint(checkpoint, identity, model, trainer);
       comm.barrier();
     }

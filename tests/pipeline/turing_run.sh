@@ -33,6 +33,12 @@ assert f["training"].attrs["ranks"] == 2
 PY
 mpirun -n 1 "$eqflow" run "$deck" --set output="$work/run" --no-progress > "$work/rerun.log" 2>&1
 grep -q "is complete for this deck" "$work/rerun.log" || { fail "the rerun did not reuse"; cat "$work/rerun.log"; }
+"$eqflow" summary "$work/run/score.h5" > "$work/summary.log" 2>&1 || fail "summary failed"
+grep -q "3 epochs on 18 training samples (2 held out), batch 6 over 2 rank" "$work/summary.log" \
+  || { fail "summary output"; cat "$work/summary.log"; }
+"$eqflow" summary --json "$work/run/score.h5" | /usr/bin/python3 -c \
+  "import json, sys; d = json.load(sys.stdin); assert d['epochs'] == 3 and d['samples'] == 4" \
+  || fail "summary --json"
 "$eqflow" check "$deck" > "$work/check.log" 2>&1 || fail "check failed"
 grep -q "20 samples of 16 x 16" "$work/check.log" || { fail "check output"; cat "$work/check.log"; }
 
