@@ -60,8 +60,23 @@ void set_from(const View1<float>& v, const std::vector<float>& values, const std
   Kokkos::deep_copy(v, h);
 }
 
-std::vector<double> read_or_empty(const io::H5File& file, const std::string& path) {
-  return file.exists(path) ? file.read_doubles(path) : std::vector<double>{};
+//! The loss history under /training (checkpoints and score.h5 alike).
+void write_history(io::H5File& file, const diffusion::FieldTrainingHistory& h) {
+  file.write("/training/train_loss", h.train_loss);
+  file.write("/training/validation_loss", h.validation_loss);
+  file.write("/training/learning_rate", h.learning_rate);
+  file.write("/training/epoch_seconds", h.seconds);
+  file.write("/training/step_loss", h.step_loss);
+}
+
+diffusion::FieldTrainingHistory read_history(const io::H5File& file) {
+  diffusion::FieldTrainingHistory h;
+  h.train_loss = file.read_doubles("/training/train_loss");
+  h.validation_loss = file.read_doubles("/training/validation_loss");
+  h.learning_rate = file.read_doubles("/training/learning_rate");
+  h.seconds = file.read_doubles("/training/epoch_seconds");
+  h.step_loss = file.read_doubles("/training/step_loss");
+  return h;
 }
 
 //! Throws unless every rank holds the same parameters (a checksum compared over the ranks:
@@ -87,12 +102,7 @@ void write_checkpoint(const std::string& path, const std::string& identity,
   file.write("/adam/first_moment", host_vector(trainer.optimizer().first_moment()));
   file.write("/adam/second_moment", host_vector(trainer.optimizer().second_moment()));
   file.write("/adam/steps", trainer.optimizer().steps());
-  const auto& h = trainer.history();
-  file.write("/history/train_loss", h.train_loss);
-  file.write("/history/validation_loss", h.validation_loss);
-  file.write("/history/learning_rate", h.learning_rate);
-  file.write("/history/seconds", h.seconds);
-  file.write("/history/step_loss", h.step_loss);
+  write_history(file, trainer.history());
   file.commit();
 }
 
@@ -108,13 +118,7 @@ bool read_checkpoint(const std::string& path, const std::string& identity,
   set_from(trainer.optimizer().first_moment(), file.read_floats("/adam/first_moment"), path);
   set_from(trainer.optimizer().second_moment(), file.read_floats("/adam/second_moment"), path);
   trainer.optimizer().set_steps(file.read_int("/adam/steps"));
-  diffusion::FieldTrainingHistory h;
-  h.train_loss = read_or_empty(file, "/history/train_loss");
-  h.validation_loss = read_or_empty(file, "/history/validation_loss");
-  h.learning_rate = read_or_empty(file, "/history/learning_rate");
-  h.seconds = read_or_empty(file, "/history/seconds");
-  h.step_loss = read_or_empty(file, "/history/step_loss");
-  trainer.restore(std::move(h));
+  trainer.restore(read_history(file));
   return true;
 }
 
@@ -177,12 +181,7 @@ void write_score_file(const std::string& path, const FieldRunConfig& c,
   file.set_attribute("/unet", "head_dim", static_cast<std::int64_t>(u.head_dim));
   file.set_attribute("/unet", "schedule", std::string("DDPM, 100 steps, betas linear 1e-4 .. 0.1"));
 
-  const auto& h = trainer.history();
-  file.write("/training/train_loss", h.train_loss);
-  file.write("/training/validation_loss", h.validation_loss);
-  file.write("/training/learning_rate", h.learning_rate);
-  file.write("/training/epoch_seconds", h.seconds);
-  file.write("/training/step_loss", h.step_loss);
+  write_history(file, trainer.history());
   const auto& s = c.score;
   file.set_attribute("/training", "batch", s.batch);
   file.set_attribute("/training", "lr", s.lr);
@@ -235,9 +234,10 @@ FieldRunResult run_field_pipeline(const FieldRunConfig& c, const parallel::Comm&
   if (fs::exists(result.score_path)) {
     const auto done = io::H5File::open(result.score_path);
     if (done.has_attribute("/", "deck") && done.attribute_string("/", "deck") == to_yaml(c)) {
-      result.train_loss = done.read_doubles("/training/train_loss");
-      result.validation_loss = done.read_doubles("/training/validation_loss");
-      result.step_loss = done.read_doubles("/training/step_loss");
+      const auto h = read_history(done);
+      result.train_loss = h.train_loss;
+      result.validation_loss = h.validation_loss;
+      result.step_loss = h.step_loss;
       if (comm.is_root()) fmt::print("score: {} is complete for this deck\n", result.score_path);
       return result;
     }
