@@ -24,15 +24,20 @@ namespace {
 namespace fs = std::filesystem;
 using Trainer = diffusion::FieldScoreTrainer<float>;
 
-//! The settings a training depends on: the deck without the sampling keys (a rerun with other
-//! samples reuses the trained model).
-std::string training_identity(const FieldRunConfig& c) {
+//! The settings a run's results depend on: the deck without where it is written, how it is
+//! checkpointed and how the data generation is blocked (a moved or copied output directory is
+//! still the same run); without the sampling keys too when `sampling` is false (a rerun with
+//! other samples reuses the trained model).
+std::string run_identity(const FieldRunConfig& c, bool sampling) {
   FieldRunConfig copy = c;
-  copy.score.samples = FieldScoreConfig{}.samples;
-  copy.score.sampler = FieldScoreConfig{}.sampler;
-  copy.score.sampler_steps = FieldScoreConfig{}.sampler_steps;
+  if (!sampling) {
+    copy.score.samples = FieldScoreConfig{}.samples;
+    copy.score.sampler = FieldScoreConfig{}.sampler;
+    copy.score.sampler_steps = FieldScoreConfig{}.sampler_steps;
+  }
   copy.score.checkpoint_every = FieldScoreConfig{}.checkpoint_every;
   copy.block = FieldRunConfig{}.block;
+  copy.output = FieldRunConfig{}.output;
   copy.source.clear();
   return to_yaml(copy);
 }
@@ -153,7 +158,8 @@ void write_score_file(const std::string& path, const FieldRunConfig& c,
   io::write_provenance(file, kFieldScoreSchema, 1);
   file.set_attribute("/", "system", c.system);
   file.set_attribute("/", "deck", to_yaml(c));
-  file.set_attribute("/", "training", training_identity(c));
+  file.set_attribute("/", "training", run_identity(c, false));
+  file.set_attribute("/", "run", run_identity(c, true));
 
   const auto& unet = model.unet();
   const auto& store = unet.parameters();
@@ -228,12 +234,13 @@ FieldRunResult run_field_pipeline(const FieldRunConfig& c, const parallel::Comm&
   const io::FieldReader reader(result.data_path, dataset);
   if (c.system == "fields") check_user_fields(reader, comm);
   const auto shape = reader.shape();
-  const std::string identity = training_identity(c);
+  const std::string identity = run_identity(c, false);
 
   result.score_path = (output / "score.h5").string();
   if (fs::exists(result.score_path)) {
     const auto done = io::H5File::open(result.score_path);
-    if (done.has_attribute("/", "deck") && done.attribute_string("/", "deck") == to_yaml(c)) {
+    if (done.has_attribute("/", "run") &&
+        done.attribute_string("/", "run") == run_identity(c, true)) {
       const auto h = read_history(done);
       result.train_loss = h.train_loss;
       result.validation_loss = h.validation_loss;

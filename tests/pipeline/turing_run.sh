@@ -33,6 +33,14 @@ assert f["training"].attrs["ranks"] == 2
 PY
 mpirun -n 1 "$eqflow" run "$deck" --set output="$work/run" --no-progress > "$work/rerun.log" 2>&1
 grep -q "is complete for this deck" "$work/rerun.log" || { fail "the rerun did not reuse"; cat "$work/rerun.log"; }
+# A moved output directory is the same run; other samples reuse the trained model.
+cp -r "$work/run" "$work/moved"
+"$eqflow" run "$deck" --set output="$work/moved" --no-progress > "$work/moved.log" 2>&1
+grep -q "is complete for this deck" "$work/moved.log" || { fail "a moved run was not reused"; cat "$work/moved.log"; }
+"$eqflow" run "$deck" --set output="$work/moved" --set score.samples=2 --set score.sampler=ddpm \
+  --no-progress > "$work/resample.log" 2>&1 || { fail "resample"; cat "$work/resample.log"; }
+grep -q "score epoch" "$work/resample.log" && { fail "new samples retrained the model"; cat "$work/resample.log"; }
+grep -q "samples: 2 by ddpm" "$work/resample.log" || { fail "resample: no samples"; cat "$work/resample.log"; }
 "$eqflow" summary "$work/run/score.h5" > "$work/summary.log" 2>&1 || fail "summary failed"
 grep -q "3 epochs on 18 training samples (2 held out), batch 6 over 2 rank" "$work/summary.log" \
   || { fail "summary output"; cat "$work/summary.log"; }
