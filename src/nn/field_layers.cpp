@@ -311,7 +311,8 @@ void Conv2d<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>
     wb_ = View2<Scalar>("eqflow::Conv2d::weights_bias", out_, rows);
     gwb_ = View2<Scalar>("eqflow::Conv2d::weights_bias_grad", out_, rows);
   }
-  const auto wb = wb_, w = w_;
+  const auto wb = wb_;
+  const auto w = w_;
   const auto b = b_;
   Kokkos::parallel_for(
       "eqflow::Conv2d::gather_weights", RangePolicy(0, wb.size()),
@@ -380,7 +381,8 @@ void Conv2d<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Scala
       col2im<Scalar>(gcol, kernel_, stride_, gx, s);
     }
   }
-  const auto gwb = gwb_, gw = gw_;
+  const auto gwb = gwb_;
+  const auto gw = gw_;
   const auto gb = gb_;
   Kokkos::parallel_for(
       "eqflow::Conv2d::scatter_weight_grad", RangePolicy(0, gwb.size()),
@@ -500,7 +502,8 @@ void GroupNorm<Scalar>::backward(const ConstField<Scalar>& gy, const MutField<Sc
   if (sums_.extent(0) != n || sums_.extent(1) != channels) {
     sums_ = View3<Scalar>("eqflow::GroupNorm::sums", n, channels, 2);
   }
-  const auto mean = mean_, istd = istd_, sums = sums_;
+  const auto mean = mean_, istd = istd_;
+  const auto sums = sums_;
   const auto w = w_, gw = gw_, gb = gb_;
   // One team per (sample, group), two passes: the sums of gy and gy xhat per channel (kept for
   // gamma and beta), then gx = istd (gxhat - mean(gxhat) - xhat mean(gxhat xhat)) with
