@@ -302,6 +302,7 @@ FieldRunResult run_field_pipeline(const FieldRunConfig& c, const parallel::Comm&
   ProgressReporter bar("score steps", trainer.total_steps(), options.progress && comm.is_root());
   while (!trainer.done()) {
     if (options.stop_after_epochs >= 0 && result.epochs_trained >= options.stop_after_epochs) {
+      result.score_path.clear();  // not written: the training is unfinished
       return result;
     }
     const std::int64_t e = trainer.epoch(), steps = trainer.steps_per_epoch();
