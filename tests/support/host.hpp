@@ -47,26 +47,6 @@ inline void expect_close(const std::vector<double>& got, const std::vector<doubl
   }
 }
 
-//! Central differences of the scalar `f` with respect to each entry of the View `v`.
-template <class V>
-std::vector<double> finite_difference(const V& v, const std::function<double()>& f,
-                                      double h = 1e-6) {
-  std::vector<double> base = to_vector(v);
-  std::vector<double> grad(base.size());
-  for (std::size_t i = 0; i < base.size(); ++i) {
-    std::vector<double> p = base;
-    p[i] = base[i] + h;
-    from_vector(v, p);
-    const double up = f();
-    p[i] = base[i] - h;
-    from_vector(v, p);
-    const double down = f();
-    grad[i] = (up - down) / (2 * h);
-  }
-  from_vector(v, base);
-  return grad;
-}
-
 //! Central differences of `f` with respect to the entries `indices` of the View `v` (for
 //! Views too large to difference entry by entry).
 template <class V>
@@ -86,6 +66,15 @@ std::vector<double> finite_difference_at(const V& v, const std::function<double(
   }
   from_vector(v, base);
   return grad;
+}
+
+//! Central differences of the scalar `f` with respect to each entry of the View `v`.
+template <class V>
+std::vector<double> finite_difference(const V& v, const std::function<double()>& f,
+                                      double h = 1e-6) {
+  std::vector<std::size_t> all(v.size());
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  return finite_difference_at(v, f, all, h);
 }
 
 //! sum_i a_i b_i of two Views of equal size.
