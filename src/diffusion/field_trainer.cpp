@@ -65,19 +65,23 @@ double FieldScoreTrainer<Scalar>::sum(double value) const {
   return value;
 }
 
-template <class Scalar>
-std::vector<std::int64_t> FieldScoreTrainer<Scalar>::epoch_order(std::int64_t e) const {
-  const CounterRng keys(rng_.seed(), mix64(rng_.stream() ^ kOrderStream));
-  const std::int64_t n = source_.train;
+std::vector<std::int64_t> epoch_permutation(const CounterRng& rng, std::int64_t epoch,
+                                            std::int64_t n) {
   std::vector<std::pair<double, std::int64_t>> keyed(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
-    keyed[std::size_t(i)] = {keys.uniform(std::uint64_t(e) * std::uint64_t(n) + std::uint64_t(i)),
-                             i};
+    keyed[std::size_t(i)] = {
+        rng.uniform(std::uint64_t(epoch) * std::uint64_t(n) + std::uint64_t(i)), i};
   }
   std::sort(keyed.begin(), keyed.end());
   std::vector<std::int64_t> order(keyed.size());
   for (std::size_t i = 0; i < keyed.size(); ++i) order[i] = keyed[i].second;
   return order;
+}
+
+template <class Scalar>
+std::vector<std::int64_t> FieldScoreTrainer<Scalar>::epoch_order(std::int64_t e) const {
+  return epoch_permutation(CounterRng(rng_.seed(), mix64(rng_.stream() ^ kOrderStream)), e,
+                           source_.train);
 }
 
 template <class Scalar>

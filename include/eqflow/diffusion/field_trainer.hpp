@@ -47,6 +47,11 @@ struct FieldSource {
   std::function<void(double* values, std::size_t n)> sum_doubles;
 };
 
+//! A permutation of 0 .. n-1 that is a pure function of (rng, epoch): the indices sorted by
+//! the uniforms of counters epoch n + i (the visiting order of an epoch's samples).
+std::vector<std::int64_t> epoch_permutation(const CounterRng& rng, std::int64_t epoch,
+                                            std::int64_t n);
+
 //! The loss history of a training (per epoch).
 struct FieldTrainingHistory {
   //! Per epoch: mean training loss, validation loss, learning rate after the epoch, seconds.
