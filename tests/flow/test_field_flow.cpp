@@ -16,6 +16,7 @@
 #include "eqflow/flow/field_flow.hpp"
 #include "eqflow/io/hdf5_file.hpp"
 #include "eqflow/nn/field_flow.hpp"
+#include "support/gaussian_score.hpp"
 #include "support/host.hpp"
 
 namespace eqflow {
@@ -169,6 +170,210 @@ TEST(FieldFlow, RejectsMismatchedShapes) {
   View2<double> v("v", 32, 2);
   EXPECT_THROW(net.forward(x, v, Mode::Train), ShapeError);
   EXPECT_THROW(flow::FieldEquilibriumLoss<double>(3), Error);
+}
+
+// ------------------------------------------------------------------------ training-free flows
+
+TEST(ChannelKernel, KindsAreAntisymmetricAndNormalised) {
+  const CounterRng rng(12, 34);
+  for (const std::string kind : {"swap", "random", "spatial"}) {
+    const auto k = flow::make_kernel(kind, 2, -1, rng);
+    EXPECT_LE(k.antisymmetry_defect(), 1e-15) << kind;
+    EXPECT_NEAR(k.norm(), 1.0, 1e-14) << kind;
+  }
+  const auto spatial = flow::random_antisymmetric_kernel(3, 3, rng);
+  EXPECT_EQ(spatial.size, 3u);
+  EXPECT_LE(spatial.antisymmetry_defect(), 1e-15);
+  const auto swap = flow::swap_kernel(1);
+  EXPECT_DOUBLE_EQ(swap.at(0, 1, 0, 0), 1 / std::sqrt(2.0));
+  EXPECT_DOUBLE_EQ(swap.at(1, 0, 0, 0), -1 / std::sqrt(2.0));
+  // The baseline is not antisymmetric.
+  EXPECT_GT(flow::random_kernel(2, rng).antisymmetry_defect(), 1e-3);
+  EXPECT_THROW(flow::make_kernel("swap", 3, 1, rng), Error);
+  EXPECT_THROW(flow::make_kernel("spiral", 2, 1, rng), Error);
+  EXPECT_THROW(flow::swap_kernel(0), Error);
+}
+
+TEST(ChannelKernel, ApplyIsAPeriodicConvolution) {
+  const std::size_t n = 2, c = 3, h = 4, w = 5;
+  const auto k = flow::random_antisymmetric_kernel(c, 3, CounterRng(1, 2));
+  flow::KernelFlow<double> kernel_flow(k);
+  const auto s = random_field(n, c, h, w, 11);
+  View4<double> v("v", n, c, h, w);
+  kernel_flow.velocity(s, s, v);
+  const auto sv = test::to_vector(s), vv = test::to_vector(v);
+  for (std::size_t b = 0; b < n; ++b)
+    for (std::size_t o = 0; o < c; ++o)
+      for (std::size_t y = 0; y < h; ++y)
+        for (std::size_t x = 0; x < w; ++x) {
+          double ref = 0;
+          for (std::size_t i = 0; i < c; ++i)
+            for (std::size_t ky = 0; ky < 3; ++ky)
+              for (std::size_t kx = 0; kx < 3; ++kx) {
+                ref += k.at(o, i, ky, kx) *
+                       sv[((b * c + i) * h + (y + h + ky - 1) % h) * w + (x + w + kx - 1) % w];
+              }
+          ASSERT_NEAR(vv[((b * c + o) * h + y) * w + x], ref, 1e-13);
+        }
+}
+
+//! For a Gaussian p with any precision L (s = -L (x - mu)), v = K * s keeps p stationary iff
+//! div v + v . s = 0 at every x: with div v the trace of the Jacobian by finite differences,
+//! the residual vanishes for every antisymmetric kernel and not for the random baseline.
+TEST(ChannelKernel, AntisymmetricKernelsKeepAGaussianStationary) {
+  const std::size_t c = 2, h = 3, w = 4, d = c * h * w;
+  std::vector<double> a(d * d), mu(d);
+  const CounterRng rng(99, 1);
+  for (std::size_t j = 0; j < a.size(); ++j) a[j] = rng.normal(j);
+  for (std::size_t j = 0; j < d; ++j) mu[j] = 0.3 * rng.normal(d * d + j);
+  std::vector<double> precision(d * d);  // L = A A^T / d + I
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t j = 0; j < d; ++j) {
+      double sum = i == j ? 1.0 : 0.0;
+      for (std::size_t m = 0; m < d; ++m) sum += a[i * d + m] * a[j * d + m] / double(d);
+      precision[i * d + j] = sum;
+    }
+  const auto score_of = [&](const std::vector<double>& x) {
+    std::vector<double> s(d, 0.0);
+    for (std::size_t i = 0; i < d; ++i)
+      for (std::size_t j = 0; j < d; ++j) s[i] -= precision[i * d + j] * (x[j] - mu[j]);
+    return s;
+  };
+  const auto residual = [&](const flow::ChannelKernel& kernel, const std::vector<double>& x) {
+    flow::KernelFlow<double> f(kernel);
+    View4<double> xs("x", 1, c, h, w), ss("s", 1, c, h, w), vs("v", 1, c, h, w);
+    const auto velocity = [&](const std::vector<double>& at) {
+      test::from_vector(xs, at);
+      test::from_vector(ss, score_of(at));
+      f.velocity(xs, ss, vs);
+      return test::to_vector(vs);
+    };
+    const auto v = velocity(x);
+    const auto s = score_of(x);
+    double div = 0, vs_dot = 0;
+    const double e = 1e-4;
+    for (std::size_t j = 0; j < d; ++j) {
+      auto up = x, down = x;
+      up[j] += e;
+      down[j] -= e;
+      div += (velocity(up)[j] - velocity(down)[j]) / (2 * e);
+      vs_dot += v[j] * s[j];
+    }
+    return std::make_pair(div + vs_dot, std::abs(div) + std::abs(vs_dot) + 1.0);
+  };
+  for (int trial = 0; trial < 3; ++trial) {
+    std::vector<double> x(d);
+    for (std::size_t j = 0; j < d; ++j) x[j] = rng.normal(5 * d * d + trial * d + j);
+    for (const std::string kind : {"swap", "random", "spatial"}) {
+      const auto [r, scale] = residual(flow::make_kernel(kind, c, 1, CounterRng(trial, 5)), x);
+      EXPECT_LE(std::abs(r), 1e-9 * scale) << kind << " trial " << trial;
+    }
+    const auto [r, scale] = residual(flow::random_kernel(c, CounterRng(trial, 6)), x);
+    EXPECT_GT(std::abs(r), 1e-2) << "random baseline, trial " << trial;
+  }
+}
+
+// ------------------------------------------------------------------------------ trained flow
+
+//! E[r1] = E[r2] = div v + v . s: the mean of the Hutchinson halves over independent probe draws
+//! against the exact per-sample trace (basis tangents, statistics frozen), within 4 standard
+//! errors.
+TEST(FieldFlow, HutchinsonHalvesAreUnbiased) {
+  const std::size_t n = 3, c = 2, h = 3, w = 3, d = c * h * w;
+  FieldFlowNetwork<double> net(FieldFlowConfig{c, 6, false}, 41);
+  perturb_parameters(net.parameters());
+  const auto x = random_field(n, c, h, w, 12), s = random_field(n, c, h, w, 13);
+  // Exact residual: tangent j of sample b is the basis field e_j.
+  View2<double> v("v", n * h * w, c), ty("ty", d * n * h * w, c);
+  View4<double> basis("basis", d * n, c, h, w);
+  {
+    std::vector<double> e(d * n * d, 0.0);
+    for (std::size_t j = 0; j < d; ++j)
+      for (std::size_t b = 0; b < n; ++b) e[(j * n + b) * d + j] = 1.0;
+    test::from_vector(basis, e);
+  }
+  net.forward(x, v, Mode::Train);
+  net.forward_tangent(basis, ty);
+  const auto tyv = test::to_vector(ty), vv = test::to_vector(v), sv = test::to_vector(s);
+  std::vector<double> exact(n, 0.0);
+  const std::size_t p = h * w;
+  for (std::size_t b = 0; b < n; ++b) {
+    for (std::size_t j = 0; j < d; ++j) {
+      const std::size_t row = (j * n + b) * p + j % p, col = j / p;
+      exact[b] += tyv[row * c + col];
+      exact[b] += vv[(b * p + j % p) * c + col] * sv[b * d + j];
+    }
+  }
+  flow::FieldEquilibriumLoss<double> loss(4);
+  const int trials = 3000;
+  std::vector<double> sum(n, 0.0), sq(n, 0.0);
+  for (int t = 0; t < trials; ++t) {
+    loss.evaluate(net, x, s, CounterRng(77, std::uint64_t(t)), 0, Mode::Train, false);
+    for (std::size_t b = 0; b < n; ++b) {
+      for (const double r : {loss.residual1()[b], loss.residual2()[b]}) {
+        sum[b] += r;
+        sq[b] += r * r;
+      }
+    }
+  }
+  for (std::size_t b = 0; b < n; ++b) {
+    const double m = sum[b] / (2 * trials), var = sq[b] / (2 * trials) - m * m;
+    const double se = std::sqrt(var / (2 * trials));
+    EXPECT_LE(std::abs(m - exact[b]), 4 * se)
+        << "sample " << b << ": mean " << m << ", exact " << exact[b] << ", standard error " << se;
+  }
+}
+
+//! A source of Gaussian fields N(0, sigma^2) for the trainer.
+diffusion::FieldSource<double> gaussian_source(std::int64_t n, nn::FieldShape shape, double sigma) {
+  diffusion::FieldSource<double> source;
+  source.train = n;
+  source.shape = shape;
+  source.load = [shape, sigma](const std::vector<std::int64_t>& indices, const View4<double>& out) {
+    std::vector<double> values(indices.size() * shape.size());
+    const CounterRng rng(5, 55);
+    for (std::size_t i = 0; i < indices.size(); ++i)
+      for (std::size_t e = 0; e < shape.size(); ++e)
+        values[i * shape.size() + e] =
+            sigma * rng.normal(std::uint64_t(indices[i]) * shape.size() + e);
+    test::from_vector(out, values);
+  };
+  return source;
+}
+
+TEST(FieldFlowTrainer, LearnsAndResumesBitForBit) {
+  const nn::FieldShape shape{2, 6, 6};
+  test::GaussianFieldScore<double> score(2, 0.5);
+  flow::FieldFlowTrainingSettings settings;
+  settings.epochs = 12;
+  settings.batch = 8;
+  settings.accumulation = 2;
+  settings.lr = 1e-2;
+  const auto source = gaussian_source(32, shape, 0.5);
+  FieldFlowNetwork<double> a(FieldFlowConfig{2, 8, false}, 3);
+  flow::FieldFlowTrainer<double> trainer(a, score, source, settings, CounterRng(1, 2));
+  for (int e = 0; e < 12; ++e) trainer.run_epoch();
+  const auto& history = trainer.history();
+  ASSERT_EQ(history.size(), 12u);
+  const double first = history[0], last = (history[9] + history[10] + history[11]) / 3;
+  std::printf("[ trainer ] loss epoch 0 %.4g, epochs 9-11 %.4g\n", first, last);
+  EXPECT_LT(last, 0.5 * first);
+
+  // 5 epochs, then a new network and trainer restored from them, 7 more: the same as 12.
+  FieldFlowNetwork<double> b(FieldFlowConfig{2, 8, false}, 3);
+  flow::FieldFlowTrainer<double> first_part(b, score, source, settings, CounterRng(1, 2));
+  for (int e = 0; e < 5; ++e) first_part.run_epoch();
+  FieldFlowNetwork<double> c(FieldFlowConfig{2, 8, false}, 99);
+  Kokkos::deep_copy(c.parameters().values(), b.parameters().values());
+  Kokkos::deep_copy(c.parameters().buffers(), b.parameters().buffers());
+  flow::FieldFlowTrainer<double> resumed(c, score, source, settings, CounterRng(1, 2));
+  Kokkos::deep_copy(resumed.optimizer().first_moment(), first_part.optimizer().first_moment());
+  Kokkos::deep_copy(resumed.optimizer().second_moment(), first_part.optimizer().second_moment());
+  resumed.optimizer().set_steps(first_part.optimizer().steps());
+  resumed.restore(first_part.history());
+  for (int e = 5; e < 12; ++e) resumed.run_epoch();
+  EXPECT_EQ(resumed.history(), history);
+  EXPECT_EQ(test::to_vector(c.parameters().values()), test::to_vector(a.parameters().values()));
 }
 
 View4<double> read_field(const io::H5File& file, const std::string& path) {
