@@ -551,6 +551,14 @@ def horizon_metrics(run, flows=None):
     if not available:
         raise io.EqflowError(f"{run.path}/frames: no frames file (<flow>.h5 or .h5.partial)")
     held = run.validation_samples()
+    if not flows:
+        # By default the files at the data's size (the larger-canvas animations are skipped).
+        same = {}
+        for flow, path in available.items():
+            with Frames(path) as fr:
+                if tuple(fr.frames.shape[2:]) == run.shape[1:]:
+                    same[flow] = path
+        available = same or available
     sizes = {}
     for flow, path in available.items():
         with Frames(path) as fr:

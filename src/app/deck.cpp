@@ -673,6 +673,75 @@ void parse_field_score(io::YamlMapReader& r, FieldScoreConfig& s) {
   }
 }
 
+//! Reads the integer and real keys of one section: each integer >= its minimum, each real
+//! within its bound.
+void read_bounded(io::YamlMapReader& r,
+                  std::initializer_list<std::tuple<const char*, std::int64_t*, std::int64_t>> ints,
+                  std::initializer_list<std::tuple<const char*, double*, Bound>> reals) {
+  for (const auto& [key, value, min] : ints) {
+    if (r.get_if_present(key, *value) && *value < min) {
+      r.fail(key, fmt::format("must be >= {}, got {}", min, *value));
+    }
+  }
+  for (const auto& [key, value, bound] : reals) {
+    if (r.get_if_present(key, *value) && ((bound == Bound::Positive && !(*value > 0)) ||
+                                          (bound == Bound::NonNegative && !(*value >= 0)))) {
+      r.fail(key,
+             fmt::format("must be {}, got {}", bound == Bound::Positive ? "> 0" : ">= 0", *value));
+    }
+  }
+}
+
+void parse_field_flows(io::YamlMapReader& r, FieldFlowsConfig& f) {
+  r.get_if_present("seed", f.seed);
+  if (r.get_if_present("kernel", f.kernel) && f.kernel != "swap" && f.kernel != "random" &&
+      f.kernel != "spatial") {
+    r.fail("kernel", fmt::format("'{}': expected swap ([[0, g], [-g, 0]] / sqrt 2), random (1x1 "
+                                 "antisymmetric) or spatial (3x3 antisymmetric)",
+                                 f.kernel));
+  }
+  r.get_if_present("final_norm", f.final_norm);
+  read_bounded(r,
+               {{"step", &f.step, 0},
+                {"experiments", &f.experiments, 0},
+                {"hidden", &f.hidden, 1},
+                {"epochs", &f.epochs, 0},
+                {"batch", &f.batch, 2},
+                {"accumulation", &f.accumulation, 1},
+                {"probes", &f.probes, 2},
+                {"checkpoint_every", &f.checkpoint_every, 1}},
+               {{"lr", &f.lr, Bound::Positive},
+                {"weight_decay", &f.weight_decay, Bound::NonNegative},
+                {"clip", &f.clip, Bound::NonNegative}});
+  if (f.step >= 100) r.fail("step", fmt::format("{}: the schedule has steps 0 .. 99", f.step));
+  if (f.probes % 2 != 0) {
+    r.fail("probes", fmt::format("{}: must be even (two independent halves)", f.probes));
+  }
+}
+
+void parse_field_simulation(io::YamlMapReader& r, FieldSimulationConfig& s) {
+  read_bounded(r,
+               {{"steps", &s.steps, 1},
+                {"samples", &s.samples, 0},
+                {"horizon", &s.horizon, 0},
+                {"record_every", &s.record_every, 1},
+                {"canvas", &s.canvas, 1}},
+               {{"dt", &s.dt, Bound::Positive}, {"eta", &s.eta, Bound::NonNegative}});
+}
+
+void parse_field_similarity(io::YamlMapReader& r, FieldSimilarityConfig& s) {
+  read_bounded(r,
+               {{"starts", &s.starts, 0},
+                {"window", &s.window, 2},
+                {"gray_scott_steps", &s.gray_scott_steps, 1},
+                {"baselines", &s.baselines, 0},
+                {"panel", &s.panel, 0}},
+               {});
+  if (r.get_if_present("ema", s.ema) && !(s.ema >= 0 && s.ema < 1)) {
+    r.fail("ema", fmt::format("must be in [0, 1), got {}", s.ema));
+  }
+}
+
 }  // namespace
 
 FieldRunConfig parse_field_deck(const std::string& yaml, const std::string& source,
@@ -708,7 +777,30 @@ FieldRunConfig parse_field_deck(const std::string& yaml, const std::string& sour
   r.enter("score");
   parse_field_score(r, c.score);
   r.leave();
+  c.flows.enabled = bool(r.child("flows"));
+  if (!c.flows.enabled && (r.child("simulation") || r.child("similarity"))) {
+    r.fail("flows", "missing: the simulation and similarity sections belong to the flows");
+  }
+  r.enter("flows");
+  parse_field_flows(r, c.flows);
+  r.leave();
+  r.enter("simulation");
+  parse_field_simulation(r, c.simulation);
+  r.leave();
+  r.enter("similarity");
+  parse_field_similarity(r, c.similarity);
+  r.leave();
   r.check_unknown_keys();
+  if (c.similarity.panel > c.similarity.starts) {
+    r.enter("similarity");
+    r.fail("panel",
+           fmt::format("{} columns but only {} starts", c.similarity.panel, c.similarity.starts));
+  }
+  if (c.simulation.samples > c.similarity.starts) {
+    r.enter("simulation");
+    r.fail("samples", fmt::format("{} fields but only {} similarity starts to take them from",
+                                  c.simulation.samples, c.similarity.starts));
+  }
   if (c.system == "fields") {
     const io::FieldReader data(c.file, c.dataset);  // throws for a missing or misshapen set
     c.samples = static_cast<std::int64_t>(data.shape().samples);
@@ -785,7 +877,54 @@ std::string to_yaml(const FieldRunConfig& c) {
   }
   out << YAML::Key << "block_channels" << YAML::Value << YAML::Flow << s.block_channels;
   out << YAML::Key << "sampler" << YAML::Value << s.sampler;
-  out << YAML::EndMap << YAML::EndMap;
+  out << YAML::EndMap;
+  if (c.flows.enabled) {
+    const auto& f = c.flows;
+    out << YAML::Key << "flows" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "seed" << YAML::Value << f.seed;
+    out << YAML::Key << "kernel" << YAML::Value << f.kernel;
+    out << YAML::Key << "final_norm" << YAML::Value << f.final_norm;
+    for (const auto& [key, value] : {std::pair<const char*, std::int64_t>{"step", f.step},
+                                     {"experiments", f.experiments},
+                                     {"hidden", f.hidden},
+                                     {"epochs", f.epochs},
+                                     {"batch", f.batch},
+                                     {"accumulation", f.accumulation},
+                                     {"probes", f.probes},
+                                     {"checkpoint_every", f.checkpoint_every}}) {
+      out << YAML::Key << key << YAML::Value << value;
+    }
+    for (const auto& [key, value] : {std::pair<const char*, double>{"lr", f.lr},
+                                     {"weight_decay", f.weight_decay},
+                                     {"clip", f.clip}}) {
+      out << YAML::Key << key << YAML::Value << format_value(value);
+    }
+    out << YAML::EndMap;
+    const auto& m = c.simulation;
+    out << YAML::Key << "simulation" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "dt" << YAML::Value << format_value(m.dt);
+    out << YAML::Key << "eta" << YAML::Value << format_value(m.eta);
+    for (const auto& [key, value] : {std::pair<const char*, std::int64_t>{"steps", m.steps},
+                                     {"samples", m.samples},
+                                     {"horizon", m.horizon},
+                                     {"record_every", m.record_every},
+                                     {"canvas", m.canvas}}) {
+      out << YAML::Key << key << YAML::Value << value;
+    }
+    out << YAML::EndMap;
+    const auto& q = c.similarity;
+    out << YAML::Key << "similarity" << YAML::Value << YAML::BeginMap;
+    for (const auto& [key, value] : {std::pair<const char*, std::int64_t>{"starts", q.starts},
+                                     {"window", q.window},
+                                     {"gray_scott_steps", q.gray_scott_steps},
+                                     {"baselines", q.baselines},
+                                     {"panel", q.panel}}) {
+      out << YAML::Key << key << YAML::Value << value;
+    }
+    out << YAML::Key << "ema" << YAML::Value << format_value(q.ema);
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
 

@@ -10,6 +10,7 @@
 
 #include "eqflow/app/deck.hpp"
 #include "eqflow/app/fields.hpp"
+#include "eqflow/app/impl/field_stages.hpp"
 #include "eqflow/core/error.hpp"
 #include "eqflow/core/log.hpp"
 #include "eqflow/core/progress.hpp"
@@ -22,6 +23,10 @@ namespace eqflow::app {
 namespace {
 
 namespace fs = std::filesystem;
+using impl::host_vector;
+using impl::set_from;
+using impl::unet_config;
+using impl::write_parameters;
 using Trainer = diffusion::FieldScoreTrainer<float>;
 
 //! The settings a run's results depend on: the deck without where it is written, how it is
@@ -36,33 +41,14 @@ std::string run_identity(const FieldRunConfig& c, bool sampling) {
     copy.score.sampler_steps = FieldScoreConfig{}.sampler_steps;
   }
   copy.score.checkpoint_every = FieldScoreConfig{}.checkpoint_every;
+  // The flows are later stages with their own identities.
+  copy.flows = FieldFlowsConfig{};
+  copy.simulation = FieldSimulationConfig{};
+  copy.similarity = FieldSimilarityConfig{};
   copy.block = FieldRunConfig{}.block;
   copy.output = FieldRunConfig{}.output;
   copy.source.clear();
   return to_yaml(copy);
-}
-
-nn::UNetConfig unet_config(const FieldRunConfig& c, std::size_t channels) {
-  nn::UNetConfig u;
-  u.channels = channels;
-  u.block_channels.assign(c.score.block_channels.begin(), c.score.block_channels.end());
-  u.layers_per_block = static_cast<std::size_t>(c.score.layers_per_block);
-  return u;
-}
-
-std::vector<float> host_vector(const View1<float>& v) {
-  auto h = Kokkos::create_mirror_view(v);
-  Kokkos::deep_copy(h, v);
-  return std::vector<float>(h.data(), h.data() + h.size());
-}
-
-void set_from(const View1<float>& v, const std::vector<float>& values, const std::string& what) {
-  if (values.size() != v.size()) {
-    throw IoError(what, fmt::format("holds {} values, the model {}", values.size(), v.size()));
-  }
-  auto h = Kokkos::create_mirror_view(v);
-  std::copy(values.begin(), values.end(), h.data());
-  Kokkos::deep_copy(v, h);
 }
 
 //! The loss history under /training (checkpoints and score.h5 alike).
@@ -163,19 +149,7 @@ void write_score_file(const std::string& path, const FieldRunConfig& c,
 
   const auto& unet = model.unet();
   const auto& store = unet.parameters();
-  file.write("/unet/parameters", host_vector(store.values()));
-  std::vector<std::string> names;
-  std::vector<std::int64_t> offsets, ranks_of, shapes;
-  for (const auto& slot : store.parameter_slots()) {
-    names.push_back(slot.name);
-    offsets.push_back(static_cast<std::int64_t>(slot.offset));
-    ranks_of.push_back(static_cast<std::int64_t>(slot.extents.size()));
-    for (auto e : slot.extents) shapes.push_back(static_cast<std::int64_t>(e));
-  }
-  file.write_strings("/unet/layout/names", names);
-  file.write("/unet/layout/offsets", offsets);
-  file.write("/unet/layout/ranks", ranks_of);
-  file.write("/unet/layout/shapes", shapes);
+  write_parameters(file, "/unet", store);
   const auto& u = unet.config();
   file.set_attribute("/unet", "model",
                      std::string("diffusers UNet2DModel layout, circular padding, v-prediction"));
@@ -212,6 +186,68 @@ void write_score_file(const std::string& path, const FieldRunConfig& c,
 
 }  // namespace
 
+namespace impl {
+
+nn::UNetConfig unet_config(const FieldRunConfig& c, std::size_t channels) {
+  nn::UNetConfig u;
+  u.channels = channels;
+  u.block_channels.assign(c.score.block_channels.begin(), c.score.block_channels.end());
+  u.layers_per_block = static_cast<std::size_t>(c.score.layers_per_block);
+  return u;
+}
+
+std::vector<float> host_vector(const View1<float>& v) {
+  auto h = Kokkos::create_mirror_view(v);
+  Kokkos::deep_copy(h, v);
+  return std::vector<float>(h.data(), h.data() + h.size());
+}
+
+void set_from(const View1<float>& v, const std::vector<float>& values, const std::string& what) {
+  if (values.size() != v.size()) {
+    throw IoError(what, fmt::format("holds {} values, the model {}", values.size(), v.size()));
+  }
+  auto h = Kokkos::create_mirror_view(v);
+  std::copy(values.begin(), values.end(), h.data());
+  Kokkos::deep_copy(v, h);
+}
+
+void write_parameters(io::H5File& file, const std::string& group,
+                      const nn::ParameterStore<float>& store) {
+  file.write(group + "/parameters", host_vector(store.values()));
+  if (store.num_buffers() > 0) file.write(group + "/buffers", host_vector(store.buffers()));
+  std::vector<std::string> names;
+  std::vector<std::int64_t> offsets, ranks_of, shapes;
+  for (const auto& slot : store.parameter_slots()) {
+    names.push_back(slot.name);
+    offsets.push_back(static_cast<std::int64_t>(slot.offset));
+    ranks_of.push_back(static_cast<std::int64_t>(slot.extents.size()));
+    for (auto e : slot.extents) shapes.push_back(static_cast<std::int64_t>(e));
+  }
+  file.write_strings(group + "/layout/names", names);
+  file.write(group + "/layout/offsets", offsets);
+  file.write(group + "/layout/ranks", ranks_of);
+  file.write(group + "/layout/shapes", shapes);
+}
+
+void read_parameters(const io::H5File& file, const std::string& group,
+                     const nn::ParameterStore<float>& store) {
+  const auto names = file.read_strings(group + "/layout/names");
+  const auto& slots = store.parameter_slots();
+  bool same = names.size() == slots.size();
+  for (std::size_t i = 0; same && i < names.size(); ++i) same = names[i] == slots[i].name;
+  if (!same) {
+    throw IoError(file.path(), fmt::format("{} holds another model's parameters ({} tensors, "
+                                           "expected {})",
+                                           group, names.size(), slots.size()));
+  }
+  set_from(store.values(), file.read_floats(group + "/parameters"), file.path() + ":" + group);
+  if (store.num_buffers() > 0) {
+    set_from(store.buffers(), file.read_floats(group + "/buffers"), file.path() + ":" + group);
+  }
+}
+
+}  // namespace impl
+
 FieldRunResult run_field_pipeline(const FieldRunConfig& c, const parallel::Comm& comm,
                                   const FieldRunOptions& options) {
   FieldRunResult result;
@@ -246,6 +282,7 @@ FieldRunResult run_field_pipeline(const FieldRunConfig& c, const parallel::Comm&
       result.validation_loss = h.validation_loss;
       result.step_loss = h.step_loss;
       if (comm.is_root()) fmt::print("score: {} is complete for this deck\n", result.score_path);
+      run_field_flows(c, comm, result.data_path, dataset, result, options);
       return result;
     }
   }
@@ -366,6 +403,7 @@ FieldRunResult run_field_pipeline(const FieldRunConfig& c, const parallel::Comm&
                h.train_loss.empty() ? 0.0 : h.train_loss.back(),
                h.validation_loss.empty() ? 0.0 : h.validation_loss.back());
   }
+  run_field_flows(c, comm, result.data_path, dataset, result, options);
   return result;
 }
 

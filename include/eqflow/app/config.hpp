@@ -166,6 +166,52 @@ struct FieldScoreConfig {
   std::int64_t sampler_steps = 50;    //!< DDIM steps
 };
 
+//! The flows on fields (issue 12, DESIGN.md 1.3 and section 2): the deck's `flows:` section.
+//! Without it a field run stops after the score model.
+struct FieldFlowsConfig {
+  bool enabled = false;    //!< the deck has a `flows:` section
+  std::uint64_t seed = 0;  //!< trained flows seed + e; the baselines' and the SDE's draws
+  std::int64_t step = 10;  //!< diffusion step of the score in every flow and in training
+  //! Training-free kernel: swap ([[0, g], [-g, 0]] / sqrt 2, 2 channels), random (1x1
+  //! antisymmetric) or spatial (3x3 antisymmetric).
+  std::string kernel = "swap";
+  // The trained flows (the reference's FlowModel), one per seed, fanned out over the ranks.
+  std::int64_t experiments = 1;  //!< trained flows (0: none)
+  std::int64_t hidden = 32;
+  bool final_norm = false;
+  std::int64_t epochs = 1000;
+  std::int64_t batch = 128;
+  std::int64_t accumulation = 8;
+  double lr = 1e-2;
+  double weight_decay = 1e-5;
+  double clip = 1.0;
+  std::int64_t probes = 4;
+  std::int64_t checkpoint_every = 10;
+};
+
+//! The SDE dx = (v + eta s) dt + sqrt(2 eta dt) dW (Heun): `simulation:`.
+struct FieldSimulationConfig {
+  double dt = 0.01;
+  double eta = 0.1;
+  std::int64_t steps = 300;  //!< the panel's simulations (the similarity uses the first window)
+  // The simulations written frame by frame (animations and the long horizon).
+  std::int64_t samples = 4;        //!< fields per flow (the first similarity starts)
+  std::int64_t horizon = 2000;     //!< their steps (10 x the similarity window)
+  std::int64_t record_every = 10;  //!< steps between frames
+  std::int64_t canvas = 1;         //!< the start fields tiled canvas x canvas times
+};
+
+//! Similarity of the flows' displacements to Gray-Scott's (the reference's procedure over many
+//! start fields): `similarity:`.
+struct FieldSimilarityConfig {
+  std::int64_t starts = 16;            //!< held-out data fields
+  std::int64_t window = 200;           //!< frames in the exponential average
+  double ema = 0.9;                    //!< weight of the old value
+  std::int64_t gray_scott_steps = 20;  //!< Gray-Scott steps (dt 1) of the reference displacement
+  std::int64_t baselines = 10;         //!< draws of each baseline (random kernel, reweighted UNet)
+  std::int64_t panel = 4;              //!< start fields shown in the three-row panel
+};
+
 //! A field system's run: `system: gray_scott` (a simulated data set; `eqflow generate` makes
 //! only the data) or `system: fields` (a user's own (N, C, H, W) data set), the deck's
 //! top-level `seed` and `output`, its `data:` and `score:` sections. Read by read_field_deck
@@ -191,6 +237,9 @@ struct FieldRunConfig {
   //! loses at most this much work per rank).
   std::int64_t block = 16;
   FieldScoreConfig score;
+  FieldFlowsConfig flows;
+  FieldSimulationConfig simulation;
+  FieldSimilarityConfig similarity;
 };
 
 //! Constraints of real-valued settings.

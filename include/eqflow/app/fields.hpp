@@ -60,6 +60,10 @@ struct FieldRunResult {
   std::int64_t resumed_epoch = 0;   //!< epoch the training resumed at (0: fresh)
   std::vector<double> train_loss, validation_loss;  //!< per epoch, the whole history
   std::vector<double> step_loss;                    //!< per optimiser step, the whole history
+  // The flows stage (decks with a `flows:` section).
+  std::vector<std::string> flow_paths;   //!< <output>/flows/trained_<e>.h5
+  std::string similarity_path;           //!< <output>/similarity.h5 (empty: not computed)
+  std::vector<std::string> frame_paths;  //!< <output>/frames/<flow>.h5
 };
 
 //! The schema name of score-model files (<output>/score.h5).
@@ -77,7 +81,38 @@ inline constexpr const char* kFieldScoreSchema = "eqflow.field_score";
 //!    <output>/score.h5 (atomic): /unet (parameters with diffusers' tensor names), /training
 //!    (loss histories), /samples, the resolved deck.
 //! A complete score.h5 of the same deck is reused.
+//! 4.-6. with a `flows:` section, the flows stage (run_field_flows).
 FieldRunResult run_field_pipeline(const FieldRunConfig& config, const parallel::Comm& comm,
                                   const FieldRunOptions& options = {});
+
+//! The schema names of the flows stage's files.
+inline constexpr const char* kFieldFlowSchema = "eqflow.field_flow";
+inline constexpr const char* kSimilaritySchema = "eqflow.turing_similarity";
+
+//! The flows stage of a field run whose score.h5 is complete, collective over `comm`; fills
+//! the flow, similarity and frame paths of `result`. Every file is written atomically and a
+//! rerun of the same deck reuses the finished ones:
+//! 4. trained flows: flows.experiments FlowModels (nn/field_flow.hpp), seed e on rank
+//!    e mod P, trained on the training split diffused to flows.step against the UNet's score
+//!    (flow/field_flow.hpp), checkpointed every flows.checkpoint_every epochs
+//!    (<output>/checkpoints/flow_<e>.h5); <output>/flows/trained_<e>.h5: /flow (parameters,
+//!    running statistics, layout), /training/loss.
+//! 5. similarity (2-channel data): similarity.starts held-out start fields x0; every flow
+//!    (the training-free kernel with g = +1 and -1, each trained flow, similarity.baselines
+//!    random 1x1 kernels and "reweighted" UNets) runs the SDE from them, the same noise for
+//!    every flow; its displacement, the exponential average (weight similarity.ema) of the
+//!    first similarity.window states minus x0, is compared (|cosine|) with the Gray-Scott
+//!    displacement of every preset (similarity.gray_scott_steps steps from x0 in raw units).
+//!    Flows are spread over the ranks. <output>/similarity.h5: /presets, /start_indices,
+//!    /similarity/{training_free, training_free_g, trained, random_kernel, reweighted}
+//!    (.., starts, presets), /panel/{start_indices, initial, gray_scott, training_free,
+//!    trained} (the first similarity.panel starts; flows after simulation.steps steps).
+//! 6. frames: the training-free flow (g = +1) and trained flow 0 from the first
+//!    simulation.samples starts (tiled simulation.canvas times each way), simulation.horizon
+//!    steps, the denoised estimate every simulation.record_every steps, appended to
+//!    <output>/frames/<flow>.h5 (io/frame_file.hpp: readable while it grows).
+void run_field_flows(const FieldRunConfig& config, const parallel::Comm& comm,
+                     const std::string& data_path, const std::string& dataset,
+                     FieldRunResult& result, const FieldRunOptions& options = {});
 
 }  // namespace eqflow::app
