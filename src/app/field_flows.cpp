@@ -223,7 +223,8 @@ void train_flows(const Context& x, const FieldRunOptions& options, FieldRunResul
         (x.output / "checkpoints" / fmt::format("flow_{}.h5", e)).string();
     double seconds = read_flow_checkpoint(checkpoint, identity, net, trainer);
     if (seconds >= 0) {
-      log::info("flow {}: resuming at epoch {} from {}", e, trainer.epoch(), checkpoint);
+      fmt::print("flow {}: resuming at epoch {} from {} (rank {})\n", e, trainer.epoch(),
+                 checkpoint, x.comm.rank());
     } else {
       seconds = 0;
     }
@@ -244,8 +245,8 @@ void train_flows(const Context& x, const FieldRunOptions& options, FieldRunResul
       }
     }
     write_trained(path, x, e, net, trainer.history(), seconds + timer.seconds());
-    log::info("flow {}: {} ({} epochs, final loss {:.4f})", e, path, f.epochs,
-              trainer.history().empty() ? 0.0 : trainer.history().back());
+    fmt::print("flow {}: {} ({} epochs, final loss {:.4f}; rank {})\n", e, path, f.epochs,
+               trainer.history().empty() ? 0.0 : trainer.history().back(), x.comm.rank());
   }
   bar.finish(
       fmt::format("{} trained flows over {} rank{}", f.experiments, ranks, ranks == 1 ? "" : "s"));
@@ -602,7 +603,8 @@ void write_frames(const Context& x, const Item& item, const std::string& name, c
     bar.update(++done, fmt::format("{} step {}/{}", name, t, steps));
   }
   writer.commit();
-  log::info("frames: {} ({} frames of {})", path, writer.frames(), field_name(n, shape));
+  fmt::print("frames: {} ({} frames of {}; rank {})\n", path, writer.frames(), field_name(n, shape),
+             x.comm.rank());
 }
 
 void run_frames(const Context& x, const FieldRunOptions& options, FieldRunResult& result) {
