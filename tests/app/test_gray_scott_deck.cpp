@@ -118,5 +118,58 @@ TEST(GrayScottDeck, BadInputIsOneLineNamingKeyAndLine) {
   expect_error(head + "  preset: maze\n", {"--set", "data.block"}, {"data.block=0"});
 }
 
+TEST(FieldDeck, FlowsSectionsHaveTheReferenceDefaultsAndReadBack) {
+  const std::string head = "system: gray_scott\ndata:\n  preset: maze\n";
+  const auto none = app::parse_field_deck(head, "gs.yaml");
+  EXPECT_FALSE(none.flows.enabled);
+  const auto c = app::parse_field_deck(head + "flows:\n  experiments: 3\n", "gs.yaml");
+  ASSERT_TRUE(c.flows.enabled);
+  EXPECT_EQ(c.flows.step, 10);
+  EXPECT_EQ(c.flows.kernel, "swap");
+  EXPECT_EQ(c.flows.experiments, 3);
+  EXPECT_EQ(c.flows.hidden, 32);
+  EXPECT_EQ(c.flows.epochs, 1000);
+  EXPECT_EQ(c.flows.batch, 128);
+  EXPECT_EQ(c.flows.accumulation, 8);
+  EXPECT_DOUBLE_EQ(c.flows.lr, 1e-2);
+  EXPECT_DOUBLE_EQ(c.flows.weight_decay, 1e-5);
+  EXPECT_EQ(c.flows.probes, 4);
+  EXPECT_FALSE(c.flows.final_norm);
+  EXPECT_DOUBLE_EQ(c.simulation.dt, 0.01);
+  EXPECT_DOUBLE_EQ(c.simulation.eta, 0.1);
+  EXPECT_EQ(c.simulation.steps, 300);
+  EXPECT_EQ(c.similarity.window, 200);
+  EXPECT_DOUBLE_EQ(c.similarity.ema, 0.9);
+  EXPECT_EQ(c.similarity.gray_scott_steps, 20);
+  EXPECT_EQ(c.similarity.baselines, 10);
+  // Every key reads back from the resolved deck, and the score's settings are not the flows'.
+  const auto set = app::parse_field_deck(
+      head +
+          "flows:\n  kernel: spatial\n  final_norm: true\nsimulation:\n  canvas: 2\n"
+          "similarity:\n  starts: 5\n  panel: 5\n",
+      "gs.yaml");
+  const auto back = app::parse_field_deck(app::to_yaml(set), "resolved");
+  EXPECT_EQ(app::to_yaml(back), app::to_yaml(set));
+  EXPECT_EQ(back.flows.kernel, "spatial");
+  EXPECT_TRUE(back.flows.final_norm);
+  EXPECT_EQ(back.simulation.canvas, 2);
+  EXPECT_EQ(back.similarity.panel, 5);
+}
+
+TEST(FieldDeck, BadFlowsSettingsAreOneLineErrors) {
+  const std::string head = "system: gray_scott\ndata:\n  preset: maze\n";
+  expect_error(head + "flows:\n  kernel: spiral\n", {"gs.yaml:5", "flows.kernel", "swap"});
+  expect_error(head + "flows:\n  probes: 3\n", {"flows.probes", "even"});
+  expect_error(head + "flows:\n  step: 100\n", {"flows.step", "0 .. 99"});
+  expect_error(head + "flows:\n  epohcs: 3\n", {"gs.yaml:5", "flows.epohcs"});
+  expect_error(head + "flows:\n  lr: 0\n", {"flows.lr", "> 0"});
+  expect_error(head + "flows: {}\nsimulation:\n  eta: -1\n", {"simulation.eta", ">= 0"});
+  expect_error(head + "flows: {}\nsimulation:\n  samples: 20\n", {"simulation.samples", "16"});
+  expect_error(head + "flows: {}\nsimulation:\n  canvas: 0\n", {"simulation.canvas", ">= 1"});
+  expect_error(head + "flows: {}\nsimilarity:\n  ema: 1\n", {"similarity.ema", "[0, 1)"});
+  expect_error(head + "flows: {}\nsimilarity:\n  window: 1\n", {"similarity.window", ">= 2"});
+  expect_error(head + "simulation:\n  dt: 0.1\n", {"flows", "missing"});
+}
+
 }  // namespace
 }  // namespace eqflow
