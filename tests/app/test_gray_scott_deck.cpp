@@ -134,7 +134,7 @@ TEST(FieldDeck, FlowsSectionsHaveTheReferenceDefaultsAndReadBack) {
   EXPECT_DOUBLE_EQ(c.flows.lr, 1e-2);
   EXPECT_DOUBLE_EQ(c.flows.weight_decay, 1e-5);
   EXPECT_EQ(c.flows.probes, 4);
-  EXPECT_FALSE(c.flows.final_norm);
+  EXPECT_TRUE(c.flows.final_norm);
   EXPECT_DOUBLE_EQ(c.simulation.dt, 0.01);
   EXPECT_DOUBLE_EQ(c.simulation.eta, 0.1);
   EXPECT_EQ(c.simulation.steps, 300);
@@ -145,13 +145,13 @@ TEST(FieldDeck, FlowsSectionsHaveTheReferenceDefaultsAndReadBack) {
   // Every key reads back from the resolved deck, and the score's settings are not the flows'.
   const auto set = app::parse_field_deck(
       head +
-          "flows:\n  kernel: spatial\n  final_norm: true\nsimulation:\n  canvas: 2\n"
+          "flows:\n  kernel: spatial\n  final_norm: false\nsimulation:\n  canvas: 2\n"
           "similarity:\n  starts: 5\n  panel: 5\n",
       "gs.yaml");
   const auto back = app::parse_field_deck(app::to_yaml(set), "resolved");
   EXPECT_EQ(app::to_yaml(back), app::to_yaml(set));
   EXPECT_EQ(back.flows.kernel, "spatial");
-  EXPECT_TRUE(back.flows.final_norm);
+  EXPECT_FALSE(back.flows.final_norm);
   EXPECT_EQ(back.simulation.canvas, 2);
   EXPECT_EQ(back.similarity.panel, 5);
 }

@@ -132,7 +132,7 @@ for png in training.png mmd.png lyapunov.png lorenz_seed_000000.png lorenz_seed_
   [ -s "$work/jobs_out/figures/$png" ] || fail "postprocess.sbatch: no figures/$png"
 done
 echo "ok   jobs: prepare -> array task -> postprocess (stub srun)"
-turing_env=(env "PATH=$stub:$PATH" "EQFLOW=$eqflow" "DECK=$src/inputs/tests/tiny_turing.yaml"
+turing_env=(env "PATH=$stub:$PATH" "EQFLOW=$eqflow" "DECK=$src/inputs/tests/tiny_turing_flows.yaml"
   "OUTPUT=$work/turing_out" "POSTPROCESS=$pp" SLURM_JOB_ID=2 SLURM_NTASKS=1
   SLURM_JOB_NUM_NODES=1)
 "${turing_env[@]}" bash "$src/jobs/turing_generate.sbatch" > "$work/turing_jobs.log" 2>&1 \
@@ -140,7 +140,9 @@ turing_env=(env "PATH=$stub:$PATH" "EQFLOW=$eqflow" "DECK=$src/inputs/tests/tiny
 [ -s "$work/turing_out/data.h5" ] || fail "turing_generate.sbatch: no data.h5"
 "${turing_env[@]}" bash "$src/jobs/turing_train.sbatch" >> "$work/turing_jobs.log" 2>&1 \
   || { cat "$work/turing_jobs.log"; fail "turing_train.sbatch"; }
-for out in score.h5 metrics.json figures/turing_panel.png figures/turing_losses.png; do
+for out in score.h5 metrics.json figures/turing_panel.png figures/turing_losses.png \
+  similarity.h5 similarity.json long_horizon.json figures/flow_panel.png figures/similarity.png \
+  figures/cross_preset.png figures/long_horizon.png figures/training_free.gif; do
   [ -s "$work/turing_out/$out" ] || fail "turing_train.sbatch: no $out"
 done
 echo "ok   jobs: turing_generate -> turing_train (stub srun)"
