@@ -41,15 +41,6 @@ std::string hdf5_reason() {
   return reason.empty() ? std::string() : " (hdf5: " + reason + ")";
 }
 
-std::string utc_now_iso8601() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buffer;
-}
-
 //! Writes a scalar attribute `name` on `object` (an open file, group or dataset): int64, double
 //! or a variable-length UTF-8 string. Returns false on failure.
 bool put_attribute(hid_t object, const std::string& name, const FieldAttribute& value) {

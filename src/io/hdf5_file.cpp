@@ -119,15 +119,6 @@ std::size_t element_count(hid_t space) {
   return product(extents(space));
 }
 
-std::string utc_now_iso8601() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buffer;
-}
-
 //! A variable-length string type with the given character set.
 Handle vlen_string_type(H5T_cset_t cset) {
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
@@ -857,6 +848,15 @@ std::vector<std::string> H5File::list(const std::string& group_path) const {
 }
 
 // ---- Provenance ------------------------------------------------------------------------
+
+std::string utc_now_iso8601() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
+}
 
 void write_provenance(H5File& file, const std::string& schema, int schema_version) {
   file.set_attribute("/", "software", std::string(kSoftwareName));

@@ -16,6 +16,7 @@
 #include "eqflow/flow/field_flow.hpp"
 #include "eqflow/io/hdf5_file.hpp"
 #include "eqflow/nn/field_flow.hpp"
+#include "support/crosscheck.hpp"
 #include "support/gaussian_score.hpp"
 #include "support/host.hpp"
 
@@ -376,25 +377,6 @@ TEST(FieldFlowTrainer, LearnsAndResumesBitForBit) {
   EXPECT_EQ(test::to_vector(c.parameters().values()), test::to_vector(a.parameters().values()));
 }
 
-View4<double> read_field(const io::H5File& file, const std::string& path) {
-  std::vector<std::size_t> shape;
-  const auto values = file.read_doubles(path, &shape);
-  EXPECT_EQ(shape.size(), 4u) << path;
-  View4<double> out(path, shape.at(0), shape.at(1), shape.at(2), shape.at(3));
-  test::from_vector(out, values);
-  return out;
-}
-
-double relative_error(const std::vector<double>& got, const std::vector<double>& ref) {
-  EXPECT_EQ(got.size(), ref.size());
-  double scale = 0, worst = 0;
-  for (double r : ref) scale = std::max(scale, std::abs(r));
-  for (std::size_t i = 0; i < std::min(got.size(), ref.size()); ++i) {
-    worst = std::max(worst, std::abs(got[i] - ref[i]));
-  }
-  return scale > 0 ? worst / scale : worst;
-}
-
 //! The reference loss (mean(r1 r2) / mean |v|^2, given probes) and every parameter gradient
 //! against PyTorch in double; the layouts are the same by construction (names checked).
 class FieldFlowCrosscheck : public ::testing::TestWithParam<std::string> {};
@@ -416,23 +398,23 @@ TEST_P(FieldFlowCrosscheck, MatchesPyTorch) {
     EXPECT_EQ(names[i], store.parameter_slots()[i].name);
   }
   test::from_vector(store.values(), file.read_doubles(at("parameters")));
-  const auto x = read_field(file, at("x")), s = read_field(file, at("score"));
-  const auto probes = read_field(file, at("probes"));
+  const auto x = test::read_field(file, at("x")), s = test::read_field(file, at("score"));
+  const auto probes = test::read_field(file, at("probes"));
   flow::FieldEquilibriumLoss<double> loss(int(file.attribute_int(group, "probes")));
   store.zero_gradients();
   const double value = loss.evaluate_with_probes(net, x, s, probes, Mode::Train, true);
   const double torch_loss = file.read_doubles(at("loss")).at(0);
   EXPECT_LE(std::abs(value - torch_loss), 1e-10 * std::abs(torch_loss))
       << "eqflow " << value << ", PyTorch " << torch_loss;
-  EXPECT_LE(relative_error(loss.residual1(), file.read_doubles(at("residual1"))), 1e-10);
-  EXPECT_LE(relative_error(loss.residual2(), file.read_doubles(at("residual2"))), 1e-10);
+  EXPECT_LE(test::relative_error(loss.residual1(), file.read_doubles(at("residual1"))), 1e-10);
+  EXPECT_LE(test::relative_error(loss.residual2(), file.read_doubles(at("residual2"))), 1e-10);
   View4<double> v("v", x.extent(0), x.extent(1), x.extent(2), x.extent(3));
   nn::rows_to_field<double>(loss.velocity_rows(), v);
-  EXPECT_LE(relative_error(test::to_vector(v), file.read_doubles(at("velocity"))), 1e-10);
+  EXPECT_LE(test::relative_error(test::to_vector(v), file.read_doubles(at("velocity"))), 1e-10);
   // Relative to the largest gradient entry: biases before a batch norm have exactly zero
   // gradients, roundoff in both codes.
   const double worst =
-      relative_error(test::to_vector(store.gradients()), file.read_doubles(at("gradient")));
+      test::relative_error(test::to_vector(store.gradients()), file.read_doubles(at("gradient")));
   EXPECT_LE(worst, 1e-10);
   std::printf("[ crosscheck ] %s: loss %.12g, worst gradient error %.2e\n", group.c_str(), value,
               worst);

@@ -20,32 +20,13 @@
 #include "eqflow/diffusion/field_diffusion.hpp"
 #include "eqflow/io/hdf5_file.hpp"
 #include "eqflow/nn/unet.hpp"
+#include "support/crosscheck.hpp"
 #include "support/host.hpp"
 
 namespace eqflow {
 namespace {
 
 constexpr double kTolerance = 1e-10;
-
-//! max_i |got_i - ref_i| / max_j |ref_j| (0 for an all-zero reference), after checking sizes.
-double relative_error(const std::vector<double>& got, const std::vector<double>& ref) {
-  EXPECT_EQ(got.size(), ref.size());
-  double scale = 0, worst = 0;
-  for (double r : ref) scale = std::max(scale, std::abs(r));
-  for (std::size_t i = 0; i < std::min(got.size(), ref.size()); ++i) {
-    worst = std::max(worst, std::abs(got[i] - ref[i]));
-  }
-  return scale > 0 ? worst / scale : worst;
-}
-
-View4<double> read_field(const io::H5File& file, const std::string& path) {
-  std::vector<std::size_t> shape;
-  const auto values = file.read_doubles(path, &shape);
-  EXPECT_EQ(shape.size(), 4u) << path;
-  View4<double> out(path, shape.at(0), shape.at(1), shape.at(2), shape.at(3));
-  test::from_vector(out, values);
-  return out;
-}
 
 //! One case of the file (the root, or a group such as "/c3").
 void check_case(const io::H5File& file, const std::string& group) {
@@ -85,9 +66,9 @@ void check_case(const io::H5File& file, const std::string& group) {
   for (std::size_t i = 0; i < params.size(); ++i) params[to_ours[i]] = torch_params[i];
   test::from_vector(store.values(), params);
 
-  const auto x0 = read_field(file, at("x0"));
-  const auto eps = read_field(file, at("eps"));
-  const auto x_t = read_field(file, at("x_t"));
+  const auto x0 = test::read_field(file, at("x0"));
+  const auto eps = test::read_field(file, at("eps"));
+  const auto x_t = test::read_field(file, at("x_t"));
   std::vector<int> steps;
   for (auto t : file.read_ints(at("t"))) steps.push_back(static_cast<int>(t));
   const double elements = static_cast<double>(x0.size());
@@ -131,7 +112,7 @@ void check_case(const io::H5File& file, const std::string& group) {
   test::from_vector(t, std::vector<double>(steps.begin(), steps.end()));
   View4<double> y("y", x_t.extent(0), x_t.extent(1), x_t.extent(2), x_t.extent(3));
   unet.forward(x_t, t, y);
-  EXPECT_LE(relative_error(test::to_vector(y), file.read_doubles(at("output"))), kTolerance);
+  EXPECT_LE(test::relative_error(test::to_vector(y), file.read_doubles(at("output"))), kTolerance);
   const auto target = file.read_doubles(at("target"));
   auto gy_values = test::to_vector(y);
   for (std::size_t i = 0; i < gy_values.size(); ++i) {
@@ -142,7 +123,7 @@ void check_case(const io::H5File& file, const std::string& group) {
   View4<double> gx("gx", y.extent(0), y.extent(1), y.extent(2), y.extent(3));
   store.zero_gradients();
   unet.backward(gy, gx);
-  EXPECT_LE(relative_error(test::to_vector(gx), file.read_doubles(at("input_gradient"))),
+  EXPECT_LE(test::relative_error(test::to_vector(gx), file.read_doubles(at("input_gradient"))),
             kTolerance);
 }
 

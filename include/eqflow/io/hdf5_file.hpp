@@ -166,5 +166,7 @@ class H5File {
 //! ("eqflow"), `softwareVersion`, `gitRevision`, `date` (UTC, ISO-8601), `schema` and
 //! `schemaVersion`.
 void write_provenance(H5File& file, const std::string& schema, int schema_version);
+//! The current time as UTC ISO-8601 ("2026-12-06T22:36:57Z"), the provenance `date`.
+std::string utc_now_iso8601();
 
 }  // namespace eqflow::io
