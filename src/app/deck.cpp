@@ -709,6 +709,7 @@ void parse_field_flows(io::YamlMapReader& r, FieldFlowsConfig& f) {
                 {"batch", &f.batch, 2},
                 {"accumulation", &f.accumulation, 1},
                 {"probes", &f.probes, 2},
+                {"score_draws", &f.score_draws, 0},
                 {"checkpoint_every", &f.checkpoint_every, 1}},
                {{"lr", &f.lr, Bound::Positive},
                 {"weight_decay", &f.weight_decay, Bound::NonNegative},
@@ -891,6 +892,7 @@ std::string to_yaml(const FieldRunConfig& c) {
                                      {"batch", f.batch},
                                      {"accumulation", f.accumulation},
                                      {"probes", f.probes},
+                                     {"score_draws", f.score_draws},
                                      {"checkpoint_every", f.checkpoint_every}}) {
       out << YAML::Key << key << YAML::Value << value;
     }

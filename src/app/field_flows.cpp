@@ -201,6 +201,7 @@ void train_flows(const Context& x, const FieldRunOptions& options, FieldRunResul
   settings.clip = f.clip;
   settings.probes = int(f.probes);
   settings.step = int(f.step);
+  settings.score_draws = int(f.score_draws);
   const auto source = training_source(x);
   const std::int64_t ranks = x.comm.size(),
                      mine = (f.experiments - x.comm.rank() + ranks - 1) / ranks;

@@ -22,6 +22,17 @@ using nn::impl::TeamPolicy;
 constexpr std::uint64_t kOrderStream = 0x0DE5;
 constexpr std::uint64_t kDiffusionNoise = 0xD1F;
 constexpr std::uint64_t kProbes = 0x9B0;
+constexpr std::uint64_t kKeptNoise = 0xCE7;
+
+//! xt = signal x0 + spread eps, eps[l] = N(counter0 + l) of `noise` (flat over the batch).
+template <class Scalar, class X0, class XT>
+void diffuse(const X0& x0, const XT& xt, Scalar signal, Scalar spread, const CounterRng& noise,
+             std::uint64_t counter0) {
+  Kokkos::parallel_for(
+      "eqflow::field_flow_diffuse", RangePolicy(0, xt.size()), KOKKOS_LAMBDA(const std::size_t l) {
+        xt.data()[l] = signal * x0.data()[l] + spread * Scalar(noise.normal(counter0 + l));
+      });
+}
 
 template <class Scalar>
 void ensure(View2<Scalar>& v, std::size_t rows, std::size_t cols, const std::string& label) {
@@ -335,10 +346,12 @@ FieldFlowTrainer<Scalar>::FieldFlowTrainer(nn::FieldFlowNetwork<Scalar>& net,
       adam_(net.parameters().num_parameters(),
             nn::AdamConfig{0.9, 0.999, 1e-8, settings.weight_decay, true}),
       loss_(settings.probes) {
-  if (settings_.batch < 1 || settings_.epochs < 0 || settings_.accumulation < 1) {
+  if (settings_.batch < 1 || settings_.epochs < 0 || settings_.accumulation < 1 ||
+      settings_.score_draws < 0) {
     throw Error(fmt::format(
-        "flow training: batch and accumulation must be >= 1 and epochs >= 0 (got {}, {}, {})",
-        settings_.batch, settings_.accumulation, settings_.epochs));
+        "flow training: batch and accumulation must be >= 1, epochs and score_draws >= 0 (got "
+        "{}, {}, {}, {})",
+        settings_.batch, settings_.accumulation, settings_.epochs, settings_.score_draws));
   }
   if (source_.train < 1 || !source_.load) throw Error("flow training: no training fields");
   const int steps = score_.schedule().steps();
@@ -353,6 +366,38 @@ FieldFlowTrainer<Scalar>::FieldFlowTrainer(nn::FieldFlowNetwork<Scalar>& net,
 }
 
 template <class Scalar>
+void FieldFlowTrainer<Scalar>::ensure_draw(std::size_t draw) {
+  if (kept_xt_.size() <= draw) {
+    kept_xt_.resize(draw + 1);
+    kept_s_.resize(draw + 1);
+  }
+  if (!kept_xt_[draw].empty()) return;
+  const std::int64_t n = source_.train, batch = settings_.batch;
+  const std::size_t d = source_.shape.size();
+  const double a = score_.schedule().alpha_bar(settings_.step);
+  const CounterRng noise = derive_stream(rng_, kKeptNoise, draw);
+  kept_xt_[draw].resize(std::size_t(n) * d);
+  kept_s_[draw].resize(std::size_t(n) * d);
+  for (std::int64_t first = 0; first < n; first += batch) {
+    const std::int64_t size = std::min(batch, n - first);
+    std::vector<std::int64_t> indices(static_cast<std::size_t>(size));
+    for (std::int64_t i = 0; i < size; ++i) indices[std::size_t(i)] = first + i;
+    const auto rows = std::make_pair(std::size_t(0), std::size_t(size));
+    const auto x0 = Kokkos::subview(x0_, rows, Kokkos::ALL, Kokkos::ALL, Kokkos::ALL);
+    const auto xt = Kokkos::subview(xt_, rows, Kokkos::ALL, Kokkos::ALL, Kokkos::ALL);
+    const auto s = Kokkos::subview(s_, rows, Kokkos::ALL, Kokkos::ALL, Kokkos::ALL);
+    source_.load(indices, x0);
+    diffuse(x0, xt, Scalar(std::sqrt(a)), Scalar(std::sqrt(1.0 - a)), noise,
+            std::uint64_t(first) * d);
+    score_.score(xt, settings_.step, s);
+    const auto hx = Kokkos::create_mirror_view_and_copy(HostSpace(), xt);
+    const auto hs = Kokkos::create_mirror_view_and_copy(HostSpace(), s);
+    std::copy(hx.data(), hx.data() + hx.size(), kept_xt_[draw].begin() + long(first) * long(d));
+    std::copy(hs.data(), hs.data() + hs.size(), kept_s_[draw].begin() + long(first) * long(d));
+  }
+}
+
+template <class Scalar>
 void FieldFlowTrainer<Scalar>::run_epoch(
     const std::function<void(std::int64_t, double)>& on_batch) {
   const std::int64_t e = epoch(), n = source_.train, batch = settings_.batch;
@@ -361,8 +406,10 @@ void FieldFlowTrainer<Scalar>::run_epoch(
   const CounterRng noise = derive_stream(rng_, kDiffusionNoise, std::uint64_t(e));
   const CounterRng probes = derive_stream(rng_, kProbes, std::uint64_t(e));
   const double a = score_.schedule().alpha_bar(settings_.step);
-  const Scalar signal = Scalar(std::sqrt(a)), spread = Scalar(std::sqrt(1.0 - a));
   const std::size_t d = source_.shape.size();
+  const bool kept = settings_.score_draws > 0;
+  const std::size_t draw = kept ? std::size_t(e % settings_.score_draws) : 0;
+  if (kept) ensure_draw(draw);
   auto& store = net_.parameters();
   const std::int64_t micro = (n + batch - 1) / batch;
   double total = 0.0;
@@ -374,15 +421,26 @@ void FieldFlowTrainer<Scalar>::run_epoch(
     const auto x0 = Kokkos::subview(x0_, rows, Kokkos::ALL, Kokkos::ALL, Kokkos::ALL);
     const auto xt = Kokkos::subview(xt_, rows, Kokkos::ALL, Kokkos::ALL, Kokkos::ALL);
     const auto s = Kokkos::subview(s_, rows, Kokkos::ALL, Kokkos::ALL, Kokkos::ALL);
-    source_.load(indices, x0);
-    // x_t = sqrt(a) x0 + sqrt(1 - a) eps, eps of position first + i.
-    const std::uint64_t counter0 = std::uint64_t(first) * d;
-    Kokkos::parallel_for(
-        "eqflow::field_flow_diffuse", RangePolicy(0, std::size_t(size) * d),
-        KOKKOS_LAMBDA(const std::size_t l) {
-          xt.data()[l] = signal * x0.data()[l] + spread * Scalar(noise.normal(counter0 + l));
-        });
-    score_.score(xt, settings_.step, s);
+    if (kept) {
+      // The kept copies of this epoch's fields.
+      auto hx = Kokkos::create_mirror_view(xt);
+      auto hs = Kokkos::create_mirror_view(s);
+      for (std::size_t i = 0; i < indices.size(); ++i) {
+        const auto from = long(indices[i]) * long(d);
+        std::copy(kept_xt_[draw].begin() + from, kept_xt_[draw].begin() + from + long(d),
+                  hx.data() + i * d);
+        std::copy(kept_s_[draw].begin() + from, kept_s_[draw].begin() + from + long(d),
+                  hs.data() + i * d);
+      }
+      Kokkos::deep_copy(xt, hx);
+      Kokkos::deep_copy(s, hs);
+    } else {
+      // x_t = sqrt(a) x0 + sqrt(1 - a) eps, eps of position first + i.
+      source_.load(indices, x0);
+      diffuse(x0, xt, Scalar(std::sqrt(a)), Scalar(std::sqrt(1.0 - a)), noise,
+              std::uint64_t(first) * d);
+      score_.score(xt, settings_.step, s);
+    }
     total += loss_.evaluate(net_, xt, s, probes, std::uint64_t(first), nn::Mode::Train, true,
                             1.0 / settings_.accumulation);
     if ((m + 1) % settings_.accumulation == 0 || m + 1 == micro) {

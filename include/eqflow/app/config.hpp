@@ -190,6 +190,9 @@ struct FieldFlowsConfig {
   double weight_decay = 1e-5;
   double clip = 1.0;
   std::int64_t probes = 4;
+  //! 0: fresh noise each epoch (the reference); K > 0: K diffused and scored copies of every
+  //! training field kept in memory (flow::FieldFlowTrainingSettings::score_draws).
+  std::int64_t score_draws = 0;
   std::int64_t checkpoint_every = 10;
 };
 

@@ -167,6 +167,11 @@ struct FieldFlowTrainingSettings {
   double clip = 1.0;           //!< gradient-norm clip; 0: none
   int probes = 4;
   int step = 10;  //!< diffusion step of the training fields x_t and their score
+  //! 0: fresh noise for every field in every epoch (the reference); K > 0: K noisy copies x_t
+  //! of every training field, diffused and scored once and kept in host memory (2 K N C H W
+  //! values), epoch e using copy e mod K, so an epoch costs the flow alone, not the score
+  //! network.
+  int score_draws = 0;
 };
 
 //! Trains a FieldFlowNetwork on one rank (seeds fan out over ranks): every epoch visits the
@@ -194,6 +199,9 @@ class FieldFlowTrainer {
   void restore(std::vector<double> history) { history_ = std::move(history); }
 
  private:
+  //! Fills the kept copy `draw` (score_draws > 0) unless it is there.
+  void ensure_draw(std::size_t draw);
+
   nn::FieldFlowNetwork<Scalar>& net_;
   diffusion::FieldScore<Scalar>& score_;
   diffusion::FieldSource<Scalar> source_;
@@ -203,6 +211,7 @@ class FieldFlowTrainer {
   FieldEquilibriumLoss<Scalar> loss_;
   std::vector<double> history_;
   View4<Scalar> x0_, xt_, s_;
+  std::vector<std::vector<Scalar>> kept_xt_, kept_s_;  // per draw, (N, C, H, W) on the host
 };
 
 }  // namespace eqflow::flow
