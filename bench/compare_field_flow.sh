@@ -2,22 +2,24 @@
 # The trained flow on fields (bench_field_flow) against its PyTorch twin
 # (bench/field_flow_torch.py) at equal threads (one), in one run:
 #
-#   bash bench/compare_field_flow.sh [--sizes "32 64"] [--batch 128] [--sde-sizes "64 128"]
+#   bash bench/compare_field_flow.sh [--sizes "32 64"] [--batch B] [--sde-sizes "64 128"]
 #                                    [--sde-batch 8] [--steps 3]
 #
 # Builds bench_field_flow and runs, per size, the training step (`--mode train` against
-# `field_flow_torch.py step`: batch 128, hidden 32, 4 Hutchinson probes, clip 1.0, AdamW) and the
-# SDE step (`--mode sde` against `field_flow_torch.py sde`: one Heun step with two UNet score
-# evaluations, v = K s with the swap kernel, and the denoised frame), the median of S timed
-# steps after one warm-up on both sides; prints a table of seconds per step (wall and process
-# CPU), PyTorch / eqflow of both, and eqflow's top profile regions. The machine may be shared:
-# the CPU-time ratio is the steadier one. Logs go to out/bench_field_flow/.
+# `field_flow_torch.py step`: hidden 32, 4 Hutchinson probes, clip 1.0, AdamW; batch B, by
+# default 128 fields up to 32x32 and 131,072 pixels per step above, i.e. 32 at 64x64: PyTorch's
+# batch-128 64x64 step takes about 100 s here, see bench/README.md) and the SDE step (`--mode
+# sde` against `field_flow_torch.py sde`: one Heun step with two UNet score evaluations, v = K s
+# with the swap kernel, and the denoised frame), the median of S timed steps after one warm-up
+# on both sides. Prints a table of seconds per step (wall and process CPU), PyTorch / eqflow of
+# both, and eqflow's top profile regions; on a shared machine the CPU-time ratio is the steadier
+# one. Logs go to out/bench_field_flow/.
 # Environment: EQFLOW_BUILD_DIR (default build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sizes="32 64"
-batch=128
+batch=
 sde_sizes="64 128"
 sde_batch=8
 steps=3
@@ -28,7 +30,7 @@ while [ $# -gt 0 ]; do
     --sde-sizes) sde_sizes=$2; shift 2 ;;
     --sde-batch) sde_batch=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
-    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare_field_flow.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -40,11 +42,15 @@ bash bench/setup_torch.sh >/dev/null
 cmake -S . -B "$build" >/dev/null
 cmake --build "$build" -j1 --target bench_field_flow >/dev/null
 
+# The training batch at a size: --batch, else 128 up to 32x32 and 131,072 pixels above.
+train_batch() { if [ -n "$batch" ]; then echo "$batch"; elif [ "$1" -le 32 ]; then echo 128; else echo $((131072 / ($1 * $1))); fi; }
+
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 for size in $sizes; do
-  "$build/bin/bench_field_flow" --mode train --batch "$batch" --size "$size" --steps "$steps" \
+  b=$(train_batch "$size")
+  "$build/bin/bench_field_flow" --mode train --batch "$b" --size "$size" --steps "$steps" \
     | tee "$out/eqflow_train_$size.log"
-  /usr/bin/python3 bench/field_flow_torch.py step --threads 1 --batch "$batch" --size "$size" \
+  /usr/bin/python3 bench/field_flow_torch.py step --threads 1 --batch "$b" --size "$size" \
     --steps "$steps" | tee "$out/torch_train_$size.log"
 done
 for size in $sde_sizes; do
@@ -70,7 +76,7 @@ row() {  # mode batch size eqflow_s eqflow_cpu torch_s torch_cpu note
   echo "|---|---|---|---|---|---|---|---|"
   for size in $sizes; do
     e="$out/eqflow_train_$size.log" t="$out/torch_train_$size.log"
-    row "train step" "$batch" "$size" "$(field "$e" field_flow_train 3)" \
+    row "train step" "$(train_batch "$size")" "$size" "$(field "$e" field_flow_train 3)" \
       "$(named "$e" field_flow_train cpu_s)" "$(value "$t" step_seconds)" \
       "$(value "$t" cpu_seconds)" "$(top "$e")"
   done
