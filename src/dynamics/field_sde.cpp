@@ -74,10 +74,24 @@ void FieldSde<Scalar>::step() {
   const std::uint64_t counter0 = first_sample_ * d;
   const CounterRng noise = derive_stream(noise_, 0, std::uint64_t(steps_));
   const auto w = w_;
-  Kokkos::parallel_for(
-      "eqflow::field_sde_noise", RangePolicy(0, w.size()), KOKKOS_LAMBDA(const std::size_t l) {
-        w.data()[l] = amplitude * Scalar(noise.normal(counter0 + l));
-      });
+  if (counter0 % 2 == 0 && w.size() % 2 == 0) {
+    // Counters 2j and 2j + 1 are the two normals of one Philox block (normal_pair): the same
+    // values as normal() per element, for half the cost.
+    const std::uint64_t pair0 = counter0 / 2;
+    Kokkos::parallel_for(
+        "eqflow::field_sde_noise", RangePolicy(0, w.size() / 2),
+        KOKKOS_LAMBDA(const std::size_t j) {
+          double first, second;
+          noise.normal_pair(pair0 + j, first, second);
+          w.data()[2 * j] = amplitude * Scalar(first);
+          w.data()[2 * j + 1] = amplitude * Scalar(second);
+        });
+  } else {
+    Kokkos::parallel_for(
+        "eqflow::field_sde_noise", RangePolicy(0, w.size()), KOKKOS_LAMBDA(const std::size_t l) {
+          w.data()[l] = amplitude * Scalar(noise.normal(counter0 + l));
+        });
+  }
   // Predictor: drift d(x) = v(x, s) + eta s, x~ = x + dt d(x) + w.
   ensure_score();
   velocity_(x_, s_, v_);

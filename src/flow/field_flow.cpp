@@ -210,12 +210,28 @@ double FieldEquilibriumLoss<Scalar>::evaluate(nn::FieldFlowNetwork<Scalar>& net,
   const std::size_t b = x.extent(0), k = std::size_t(probes_), d = nn::shape_of(x).size();
   ensure(z_, k * b, nn::shape_of(x), "eqflow::FieldEquilibriumLoss::probes");
   auto z = z_;
-  Kokkos::parallel_for(
-      "eqflow::field_flow_probes", RangePolicy(0, k * b * d), KOKKOS_LAMBDA(const std::size_t l) {
-        const std::size_t e = l % d, row = l / d, probe = row / b, sample = row % b;
-        const std::uint64_t counter = ((first_sample + sample) * k + probe) * d + e;
-        z.data()[l] = static_cast<Scalar>(rng.normal(counter));
-      });
+  if (d % 2 == 0) {
+    // A probe's counters start even, so elements 2j and 2j + 1 are the two normals of one
+    // Philox block (normal_pair): the same values as normal() per element, for half the cost.
+    const std::size_t half = d / 2;
+    Kokkos::parallel_for(
+        "eqflow::field_flow_probes", RangePolicy(0, k * b * half),
+        KOKKOS_LAMBDA(const std::size_t l) {
+          const std::size_t j = l % half, row = l / half, probe = row / b, sample = row % b;
+          const std::uint64_t pair = ((first_sample + sample) * k + probe) * half + j;
+          double first, second;
+          rng.normal_pair(pair, first, second);
+          z.data()[2 * l] = static_cast<Scalar>(first);
+          z.data()[2 * l + 1] = static_cast<Scalar>(second);
+        });
+  } else {
+    Kokkos::parallel_for(
+        "eqflow::field_flow_probes", RangePolicy(0, k * b * d), KOKKOS_LAMBDA(const std::size_t l) {
+          const std::size_t e = l % d, row = l / d, probe = row / b, sample = row % b;
+          const std::uint64_t counter = ((first_sample + sample) * k + probe) * d + e;
+          z.data()[l] = static_cast<Scalar>(rng.normal(counter));
+        });
+  }
   return evaluate_with_probes(net, x, s, z_, mode, gradient, weight);
 }
 
