@@ -44,12 +44,70 @@ std::size_t probes_of(const char* layer, std::size_t tangent_rows, std::size_t b
 }
 
 using impl::SumPair;
-using impl::SumPairReducer;
-using impl::TeamMember;
 
-//! One team per column.
-impl::TeamPolicy per_column(std::size_t columns) {
-  return impl::per_team(columns);
+// Column sums of row-major (rows, cols) operands in two stages: one range iteration per block
+// of kRowBlock rows, the columns innermost (contiguous, vectorised) into partial (blocks, M
+// cols); then the blocks of each column in order (block_sum). A per-column pass would read
+// every cache line of the operand once per column.
+constexpr std::size_t kRowBlock = 256;
+constexpr std::size_t kColumnChunk = 64;
+
+std::size_t row_blocks(std::size_t rows) {
+  return (rows + kRowBlock - 1) / kRowBlock;
+}
+
+//! Grows partial to at least (row_blocks(rows), columns); never shrinks it, so the primal and
+//! tangent passes of a layer share one buffer.
+template <class Scalar>
+void ensure_partial(View2<Scalar>& partial, std::size_t rows, std::size_t columns) {
+  const std::size_t blocks = row_blocks(rows);
+  if (partial.extent(0) < blocks || partial.extent(1) < columns) {
+    const std::size_t b = std::max(blocks, partial.extent(0));
+    const std::size_t c = std::max(columns, partial.extent(1));
+    partial = View2<Scalar>();
+    partial = View2<Scalar>(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "eqflow::column_sums::partial"), b, c);
+  }
+}
+
+//! partial(block, m cols + c) = sum over the block's rows r of term(r, c) (M = 1: a Scalar;
+//! M = 2: a SumPair, its first and second). `term` may also write outputs of (r, c).
+template <int M, class Scalar, class Term>
+void column_sums(const char* label, std::size_t rows, std::size_t cols,
+                 const View2<Scalar>& partial, const Term& term) {
+  Kokkos::parallel_for(
+      label, RangePolicy(0, row_blocks(rows)), KOKKOS_LAMBDA(const std::size_t block) {
+        const std::size_t r0 = block * kRowBlock;
+        const std::size_t r1 = r0 + kRowBlock < rows ? r0 + kRowBlock : rows;
+        for (std::size_t c0 = 0; c0 < cols; c0 += kColumnChunk) {
+          const std::size_t width = cols - c0 < kColumnChunk ? cols - c0 : kColumnChunk;
+          Scalar acc[M][kColumnChunk];
+          for (int m = 0; m < M; ++m)
+            for (std::size_t j = 0; j < width; ++j) acc[m][j] = Scalar(0);
+          for (std::size_t r = r0; r < r1; ++r) {
+            for (std::size_t j = 0; j < width; ++j) {
+              if constexpr (M == 1) {
+                acc[0][j] += term(r, c0 + j);
+              } else {
+                const SumPair<Scalar> t = term(r, c0 + j);
+                acc[0][j] += t.first;
+                acc[1][j] += t.second;
+              }
+            }
+          }
+          for (int m = 0; m < M; ++m)
+            for (std::size_t j = 0; j < width; ++j) partial(block, m * cols + c0 + j) = acc[m][j];
+        }
+      });
+}
+
+//! The sum of column `column` of partial over its first `blocks` blocks, in order.
+template <class Scalar>
+KOKKOS_INLINE_FUNCTION Scalar block_sum(const View2<Scalar>& partial, std::size_t blocks,
+                                        std::size_t column) {
+  Scalar sum = 0;
+  for (std::size_t b = 0; b < blocks; ++b) sum += partial(b, column);
+  return sum;
 }
 
 }  // namespace
@@ -110,15 +168,15 @@ void Dense<Scalar>::backward(const ConstView& gy, const MutView& gx) {
   if (has_bias_) {
     const auto gb = gb_;
     const std::size_t rows = gy.extent(0);
+    ensure_partial(partial_, rows, out_);
+    const auto partial = partial_;
+    const std::size_t blocks = row_blocks(rows);
+    column_sums<1>(
+        "eqflow::Dense::bias_grad", rows, out_, partial,
+        KOKKOS_LAMBDA(const std::size_t r, const std::size_t o) { return gy(r, o); });
     Kokkos::parallel_for(
-        "eqflow::Dense::bias_grad", per_column(out_), KOKKOS_LAMBDA(const TeamMember& team) {
-          const std::size_t o = team.league_rank();
-          Scalar sum = 0;
-          Kokkos::parallel_reduce(
-              Kokkos::TeamThreadRange(team, rows),
-              [&](const std::size_t r, Scalar& acc) { acc += gy(r, o); }, sum);
-          Kokkos::single(Kokkos::PerTeam(team), [&]() { gb(o) += sum; });
-        });
+        "eqflow::Dense::bias_grad_sum", RangePolicy(0, out_),
+        KOKKOS_LAMBDA(const std::size_t o) { gb(o) += block_sum(partial, blocks, o); });
   }
 }
 
@@ -418,28 +476,30 @@ void BatchNorm<Scalar>::forward(const ConstView& x, const MutView& y, Mode mode)
     const auto bm = batch_mean_, bs = batch_inv_std_;
     const auto rm = running_mean_, rv = running_var_;
     // Two passes (mean, then the centred sum of squares), as the plain loop would.
+    ensure_partial(partial_, rows, n);
+    const auto partial = partial_;
+    const std::size_t blocks = row_blocks(rows);
+    column_sums<1>(
+        "eqflow::BatchNorm::statistics", rows, n, partial,
+        KOKKOS_LAMBDA(const std::size_t r, const std::size_t f) { return x(r, f); });
     Kokkos::parallel_for(
-        "eqflow::BatchNorm::statistics", per_column(n), KOKKOS_LAMBDA(const TeamMember& team) {
-          const std::size_t f = team.league_rank();
-          Scalar sum = 0;
-          Kokkos::parallel_reduce(
-              Kokkos::TeamThreadRange(team, rows),
-              [&](const std::size_t r, Scalar& acc) { acc += x(r, f); }, sum);
-          const Scalar mu = sum / Scalar(rows);
-          Scalar ss = 0;
-          Kokkos::parallel_reduce(
-              Kokkos::TeamThreadRange(team, rows),
-              [&](const std::size_t r, Scalar& acc) { acc += (x(r, f) - mu) * (x(r, f) - mu); },
-              ss);
-          Kokkos::single(Kokkos::PerTeam(team), [&]() {
-            const Scalar s = Scalar(1) / math::sqrt(ss / Scalar(rows) + eps);
-            bm(f) = mu;
-            bs(f) = s;
-            mean(f) = mu;
-            inv_std(f) = s;
-            rm(f) = (Scalar(1) - momentum) * rm(f) + momentum * mu;
-            rv(f) = (Scalar(1) - momentum) * rv(f) + momentum * ss / Scalar(rows - 1);
-          });
+        "eqflow::BatchNorm::mean", RangePolicy(0, n), KOKKOS_LAMBDA(const std::size_t f) {
+          bm(f) = block_sum(partial, blocks, f) / Scalar(rows);
+        });
+    column_sums<1>(
+        "eqflow::BatchNorm::statistics", rows, n, partial,
+        KOKKOS_LAMBDA(const std::size_t r, const std::size_t f) {
+          return (x(r, f) - bm(f)) * (x(r, f) - bm(f));
+        });
+    Kokkos::parallel_for(
+        "eqflow::BatchNorm::variance", RangePolicy(0, n), KOKKOS_LAMBDA(const std::size_t f) {
+          const Scalar mu = bm(f), ss = block_sum(partial, blocks, f);
+          const Scalar s = Scalar(1) / math::sqrt(ss / Scalar(rows) + eps);
+          bs(f) = s;
+          mean(f) = mu;
+          inv_std(f) = s;
+          rm(f) = (Scalar(1) - momentum) * rm(f) + momentum * mu;
+          rv(f) = (Scalar(1) - momentum) * rv(f) + momentum * ss / Scalar(rows - 1);
         });
     differentiate_stats_ = true;
   } else if (mode == Mode::Eval) {
@@ -463,11 +523,12 @@ void BatchNorm<Scalar>::forward(const ConstView& x, const MutView& y, Mode mode)
   const bool affine = affine_;
   const auto gamma = gamma_, beta = beta_;
   Kokkos::parallel_for(
-      "eqflow::BatchNorm::normalise", RangePolicy(0, x.size()), KOKKOS_LAMBDA(const std::size_t i) {
-        const std::size_t r = i / n, f = i % n;
-        const Scalar h = (x(r, f) - mean(f)) * inv_std(f);
-        xhat(r, f) = h;
-        y(r, f) = affine ? gamma(f) * h + beta(f) : h;
+      "eqflow::BatchNorm::normalise", RangePolicy(0, rows), KOKKOS_LAMBDA(const std::size_t r) {
+        for (std::size_t f = 0; f < n; ++f) {
+          const Scalar h = (x(r, f) - mean(f)) * inv_std(f);
+          xhat(r, f) = h;
+          y(r, f) = affine ? gamma(f) * h + beta(f) : h;
+        }
       });
 }
 
@@ -481,29 +542,35 @@ void BatchNorm<Scalar>::backward(const ConstView& gy, const MutView& gx) {
   const auto inv_std = inv_std_;
   // With batch statistics, g = gamma gy:
   //   gx = inv_std / B (B g - sum_b g - xhat sum_b (g xhat)).
+  ensure_partial(partial_, rows, 2 * n);
+  ensure_coefficients(3);
+  const auto partial = partial_, coef = coefficients_;
+  const std::size_t blocks = row_blocks(rows);
+  column_sums<2>(
+      "eqflow::BatchNorm::backward", rows, n, partial,
+      KOKKOS_LAMBDA(const std::size_t r, const std::size_t f) {
+        return SumPair<Scalar>{gy(r, f), gy(r, f) * xhat(r, f)};
+      });
   Kokkos::parallel_for(
-      "eqflow::BatchNorm::backward", per_column(n), KOKKOS_LAMBDA(const TeamMember& team) {
-        const std::size_t f = team.league_rank();
-        SumPair<Scalar> sums;  // sum_b gy, sum_b gy xhat
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, rows),
-            [&](const std::size_t r, SumPair<Scalar>& acc) {
-              acc.first += gy(r, f);
-              acc.second += gy(r, f) * xhat(r, f);
-            },
-            SumPairReducer<Scalar>(sums));
+      "eqflow::BatchNorm::backward_sums", RangePolicy(0, n), KOKKOS_LAMBDA(const std::size_t f) {
+        const Scalar sum_g = block_sum(partial, blocks, f),
+                     sum_gx = block_sum(partial, blocks, n + f);
         if (affine) {
-          Kokkos::single(Kokkos::PerTeam(team), [&]() {
-            ggamma(f) += sums.second;
-            gbeta(f) += sums.first;
-          });
+          ggamma(f) += sum_gx;
+          gbeta(f) += sum_g;
         }
-        if (!want_gx) return;
-        const Scalar scale = (affine ? gamma(f) : Scalar(1)) * inv_std(f);
-        const Scalar mean_g = sums.first / Scalar(rows), mean_gx = sums.second / Scalar(rows);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, rows), [&](const std::size_t r) {
-          gx(r, f) = stats ? scale * (gy(r, f) - mean_g - xhat(r, f) * mean_gx) : scale * gy(r, f);
-        });
+        coef(0, f) = (affine ? gamma(f) : Scalar(1)) * inv_std(f);
+        coef(1, f) = sum_g / Scalar(rows);
+        coef(2, f) = sum_gx / Scalar(rows);
+      });
+  if (!want_gx) return;
+  Kokkos::parallel_for(
+      "eqflow::BatchNorm::backward_input", RangePolicy(0, rows),
+      KOKKOS_LAMBDA(const std::size_t r) {
+        for (std::size_t f = 0; f < n; ++f) {
+          gx(r, f) = stats ? coef(0, f) * (gy(r, f) - coef(1, f) - xhat(r, f) * coef(2, f))
+                           : coef(0, f) * gy(r, f);
+        }
       });
 }
 
@@ -517,11 +584,11 @@ void BatchNorm<Scalar>::forward_tangent(const ConstView& tx, const MutView& ty) 
   const auto inv_std = inv_std_;
   // Statistics are constants of the tangent pass: ty = gamma inv_std tx.
   Kokkos::parallel_for(
-      "eqflow::BatchNorm::forward_tangent", RangePolicy(0, tx.size()),
-      KOKKOS_LAMBDA(const std::size_t i) {
-        const std::size_t f = i % n;
-        const Scalar g = affine ? gamma(f) : Scalar(1);
-        ty.data()[i] = g * inv_std(f) * tx.data()[i];
+      "eqflow::BatchNorm::forward_tangent", RangePolicy(0, tx.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t r) {
+        for (std::size_t f = 0; f < n; ++f) {
+          ty(r, f) = (affine ? gamma(f) : Scalar(1)) * inv_std(f) * tx(r, f);
+        }
       });
 }
 
@@ -538,26 +605,38 @@ void BatchNorm<Scalar>::backward_tangent(const ConstView& gty, const MutView& gt
   // ty = gamma s tx with s = (var + eps)^(-1/2). With q = sum_rows gty tx:
   //   gtx = gamma s gty, ggamma += s q, and through the batch variance
   //   ds/dx_b = -s^3 (x_b - mean) / B = -s^2 xhat_b / B, so gx_b += -gamma q s^2 xhat_b / B.
-  Kokkos::parallel_for(
-      "eqflow::BatchNorm::backward_tangent", per_column(n), KOKKOS_LAMBDA(const TeamMember& team) {
-        const std::size_t f = team.league_rank();
-        const Scalar g = affine ? gamma(f) : Scalar(1);
-        const Scalar s = inv_std(f);
-        Scalar q = 0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, trows),
-            [&](const std::size_t r, Scalar& acc) {
-              acc += gty(r, f) * tx(r, f);
-              if (want_gtx) gtx(r, f) = g * s * gty(r, f);
-            },
-            q);
-        if (affine) Kokkos::single(Kokkos::PerTeam(team), [&]() { ggamma(f) += s * q; });
-        if (stats && want_gx) {
-          const Scalar c = -g * q * s * s / Scalar(rows);
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, rows),
-                               [&](const std::size_t r) { gx(r, f) += c * xhat(r, f); });
-        }
+  ensure_partial(partial_, trows, n);
+  ensure_coefficients(1);
+  const auto partial = partial_, coef = coefficients_;
+  const std::size_t blocks = row_blocks(trows);
+  column_sums<1>(
+      "eqflow::BatchNorm::backward_tangent", trows, n, partial,
+      KOKKOS_LAMBDA(const std::size_t r, const std::size_t f) {
+        if (want_gtx) gtx(r, f) = (affine ? gamma(f) : Scalar(1)) * inv_std(f) * gty(r, f);
+        return gty(r, f) * tx(r, f);
       });
+  Kokkos::parallel_for(
+      "eqflow::BatchNorm::backward_tangent_sums", RangePolicy(0, n),
+      KOKKOS_LAMBDA(const std::size_t f) {
+        const Scalar g = affine ? gamma(f) : Scalar(1), s = inv_std(f),
+                     q = block_sum(partial, blocks, f);
+        if (affine) ggamma(f) += s * q;
+        coef(0, f) = -g * q * s * s / Scalar(rows);
+      });
+  if (stats && want_gx) {
+    Kokkos::parallel_for(
+        "eqflow::BatchNorm::backward_tangent_input", RangePolicy(0, rows),
+        KOKKOS_LAMBDA(const std::size_t r) {
+          for (std::size_t f = 0; f < n; ++f) gx(r, f) += coef(0, f) * xhat(r, f);
+        });
+  }
+}
+
+template <class Scalar>
+void BatchNorm<Scalar>::ensure_coefficients(std::size_t count) {
+  if (coefficients_.extent(0) < count) {
+    coefficients_ = View2<Scalar>("eqflow::BatchNorm::coefficients", count, n_);
+  }
 }
 
 template class Dense<float>;

@@ -51,6 +51,9 @@ class BatchNorm final : public Layer<Scalar> {
   bool differentiate_stats_ = false;          // true after a Train forward
   View2<Scalar> xhat_;                        // (B, F) normalised input
   ConstView tx_;
+  View2<Scalar> partial_;       // (row blocks, 2 F) partial column sums
+  View2<Scalar> coefficients_;  // (3, F) per-feature factors of the elementwise passes
+  void ensure_coefficients(std::size_t count);
 };
 
 }  // namespace eqflow::nn

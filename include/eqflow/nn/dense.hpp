@@ -36,6 +36,7 @@ class Dense final : public Layer<Scalar> {
   Unmanaged2<Scalar> w_, gw_;
   Unmanaged1<Scalar> b_, gb_;
   ConstView x_, tx_;
+  View2<Scalar> partial_;  // (row blocks, out) partial bias-gradient sums
 };
 
 }  // namespace eqflow::nn
