@@ -29,83 +29,13 @@
 #include "eqflow/core/timer.hpp"
 #include "eqflow/nn/optimizer.hpp"
 #include "eqflow/nn/unet.hpp"
+#include "kernel_profile.hpp"
 
 namespace {
 
 using namespace eqflow;
 
-// ------------------------------------------------------------------------------ profile
-
-//! Exclusive time per (innermost enclosing region, kernel or gemm or region): a stack of open
-//! frames fed by Kokkos' tool callbacks (kernels and regions, KokkosBlas' gemm regions).
-struct Profile {
-  struct Frame {
-    std::string name;
-    bool region;
-    double start, children;
-  };
-  static inline std::vector<Frame> stack;
-  static inline std::map<std::pair<std::string, std::string>, double> seconds;
-
-  static double now() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-  }
-  static void open(const char* name, bool region) {
-    stack.push_back(Frame{name, region, now(), 0.0});
-  }
-  static void close() {
-    if (stack.empty()) return;
-    const Frame f = stack.back();
-    stack.pop_back();
-    const double elapsed = now() - f.start;
-    const bool gemm = f.name.rfind("KokkosBlas::gemm", 0) == 0;
-    // The group: the frame itself when it is a (non-gemm) region, else the innermost one.
-    std::string group = "(top)", leaf = gemm ? "gemm" : f.name;
-    if (f.region && !gemm) {
-      group = f.name;
-      leaf = "(between kernels)";
-    } else {
-      for (auto it = stack.rbegin(); it != stack.rend(); ++it) {
-        if (it->region) {
-          group = it->name;
-          break;
-        }
-      }
-    }
-    seconds[{group, leaf}] += elapsed - f.children;
-    if (!stack.empty()) stack.back().children += elapsed;
-  }
-  static void begin_kernel(const char* name, const std::uint32_t, std::uint64_t*) {
-    open(name, false);
-  }
-  static void end_kernel(std::uint64_t) { close(); }
-  static void push(const char* name) { open(name, true); }
-  static void pop() { close(); }
-
-  static void attach() {
-    namespace tools = Kokkos::Tools::Experimental;
-    tools::set_begin_parallel_for_callback(begin_kernel);
-    tools::set_end_parallel_for_callback(end_kernel);
-    tools::set_begin_parallel_reduce_callback(begin_kernel);
-    tools::set_end_parallel_reduce_callback(end_kernel);
-    tools::set_begin_parallel_scan_callback(begin_kernel);
-    tools::set_end_parallel_scan_callback(end_kernel);
-    tools::set_push_region_callback(push);
-    tools::set_pop_region_callback(pop);
-  }
-  static void detach() {
-    namespace tools = Kokkos::Tools::Experimental;
-    tools::set_begin_parallel_for_callback(nullptr);
-    tools::set_end_parallel_for_callback(nullptr);
-    tools::set_begin_parallel_reduce_callback(nullptr);
-    tools::set_end_parallel_reduce_callback(nullptr);
-    tools::set_begin_parallel_scan_callback(nullptr);
-    tools::set_end_parallel_scan_callback(nullptr);
-    tools::set_push_region_callback(nullptr);
-    tools::set_pop_region_callback(nullptr);
-  }
-};
+using bench::Profile;  // bench/kernel_profile.hpp
 
 // --------------------------------------------------------------------------------- flops
 
@@ -367,14 +297,14 @@ int run(const Options& o) {
   }
 
   if (o.profile) {
-    Profile::attach();
+    Profile::set(true);
     Timer timer;
     {
       ScopedRegion region("bench::step");
       train_step(o.steps + 1);
     }
     const double total = timer.seconds();
-    Profile::detach();
+    Profile::set(false);
     std::map<std::string, double> groups;
     std::vector<std::pair<double, std::string>> rows;
     for (const auto& [key, sec] : Profile::seconds) {
