@@ -17,7 +17,7 @@ packages=(
   libhdf5-openmpi-dev hdf5-tools
   libyaml-cpp-dev libfmt-dev libgtest-dev libcli11-dev
   python3 python3-h5py python3-matplotlib python3-numpy
-  python3-pil ffmpeg
+  python3-pil python3-scipy ffmpeg libpng-dev
   slurmctld slurmd slurm-client munge
 )
 [ $# -gt 0 ] && packages=("$@")

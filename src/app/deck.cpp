@@ -17,7 +17,9 @@
 #include "eqflow/core/error.hpp"
 #include "eqflow/diffusion/noise_schedule.hpp"
 #include "eqflow/io/field_file.hpp"
+#include "eqflow/io/png.hpp"
 #include "eqflow/systems/gray_scott.hpp"
+#include "eqflow/systems/icons.hpp"
 
 namespace eqflow::app {
 namespace {
@@ -568,10 +570,10 @@ std::string describe_resolved(const Deck& deck, const DataShape& data) {
   return writer.text();
 }
 
-// ---- Field decks (`eqflow generate`, `eqflow run` of gray_scott and fields) -------------
+// ---- Field decks (`eqflow generate`, `eqflow run` of gray_scott, icons and fields) -------
 
 bool is_field_system(const std::string& system) {
-  return system == "gray_scott" || system == "fields";
+  return system == "gray_scott" || system == "icons" || system == "fields";
 }
 
 std::string deck_system(const std::string& path, const std::vector<std::string>& overrides) {
@@ -586,6 +588,35 @@ std::string deck_system(const std::string& path, const std::vector<std::string>&
 }
 
 namespace {
+
+//! Reads the integer and real keys of one section: each integer >= its minimum, each real
+//! within its bound.
+void read_bounded(io::YamlMapReader& r,
+                  std::initializer_list<std::tuple<const char*, std::int64_t*, std::int64_t>> ints,
+                  std::initializer_list<std::tuple<const char*, double*, Bound>> reals) {
+  for (const auto& [key, value, min] : ints) {
+    if (r.get_if_present(key, *value) && *value < min) {
+      r.fail(key, fmt::format("must be >= {}, got {}", min, *value));
+    }
+  }
+  for (const auto& [key, value, bound] : reals) {
+    if (r.get_if_present(key, *value) && ((bound == Bound::Positive && !(*value > 0)) ||
+                                          (bound == Bound::NonNegative && !(*value >= 0)))) {
+      r.fail(key,
+             fmt::format("must be {}, got {}", bound == Bound::Positive ? "> 0" : ">= 0", *value));
+    }
+  }
+}
+
+//! The shape keys every generated data set has.
+void parse_data_shape(io::YamlMapReader& r, FieldRunConfig& c) {
+  read_bounded(r,
+               {{"samples", &c.samples, 1},
+                {"height", &c.height, 1},
+                {"width", &c.width, 1},
+                {"block", &c.block, 1}},
+               {});
+}
 
 void parse_gray_scott_data(io::YamlMapReader& r, FieldRunConfig& c) {
   const auto& presets = systems::gray_scott_presets();
@@ -618,16 +649,51 @@ void parse_gray_scott_data(io::YamlMapReader& r, FieldRunConfig& c) {
   }
   if (!named || changed) c.preset = "custom";
   c.Du = p.Du, c.Dv = p.Dv, c.F = p.F, c.k = p.k;
-  for (const auto& [key, value, min] :
-       {std::tuple<const char*, std::int64_t*, std::int64_t>{"samples", &c.samples, 1},
-        {"height", &c.height, 1},
-        {"width", &c.width, 1},
-        {"steps", &c.steps, 0},
-        {"block", &c.block, 1}}) {
-    if (r.get_if_present(key, *value) && *value < min) {
-      r.fail(key, fmt::format("must be >= {}, got {}", min, *value));
+  parse_data_shape(r, c);
+  read_bounded(r, {{"steps", &c.steps, 0}}, {});
+}
+
+void parse_icon_data(io::YamlMapReader& r, FieldRunConfig& c) {
+  const auto& builtin = systems::builtin_icons();
+  if (!r.get_if_present("icon", c.icon) || c.icon.empty()) {
+    r.fail("icon", fmt::format("required: a PNG file with alpha, or one of the drawn icons: {}",
+                               join(builtin, ", ")));
+  }
+  parse_data_shape(r, c);
+  read_bounded(
+      r, {{"icon_size", &c.icon_size, 1}, {"copies", &c.copies, 1}, {"attempts", &c.attempts, 1}},
+      {});
+  // A rotated icon spans up to sqrt(2) times its size.
+  const auto span = std::int64_t(std::ceil(double(c.icon_size) * std::sqrt(2.0)));
+  if (span > std::min(c.height, c.width)) {
+    r.fail("icon_size", fmt::format("{0} x {0}: rotated it spans up to {1} x {1}, more than the "
+                                    "{2} x {3} canvas",
+                                    c.icon_size, span, c.height, c.width));
+  }
+  if (std::find(builtin.begin(), builtin.end(), c.icon) == builtin.end()) {
+    try {
+      (void)io::read_png(c.icon);  // a missing, non-PNG, alpha-less or empty icon stops here
+    } catch (const std::exception& e) {
+      r.fail("icon",
+             fmt::format("{} (or one of the drawn icons: {})", e.what(), join(builtin, ", ")));
     }
   }
+}
+
+//! The artificial-life defaults (DESIGN.md section 2): 8,192 images of 128 x 128, a score of
+//! 20 epochs, the random antisymmetric channel kernel, the SDE from uniform noise on a canvas
+//! twice the training size with dt 0.05 for 2,000 steps, and a sweep over 16 random kernels.
+void icon_defaults(FieldRunConfig& c) {
+  c.output = "out/icons";
+  c.score.epochs = 20;
+  c.flows.kernel = "random";
+  c.simulation.dt = 0.05;
+  c.simulation.steps = 2000;
+  c.simulation.horizon = 2000;
+  c.simulation.samples = 2;
+  c.simulation.canvas = 2;
+  c.simulation.start = "noise";
+  c.simulation.kernels = 16;
 }
 
 void parse_field_score(io::YamlMapReader& r, FieldScoreConfig& s) {
@@ -673,25 +739,6 @@ void parse_field_score(io::YamlMapReader& r, FieldScoreConfig& s) {
   }
 }
 
-//! Reads the integer and real keys of one section: each integer >= its minimum, each real
-//! within its bound.
-void read_bounded(io::YamlMapReader& r,
-                  std::initializer_list<std::tuple<const char*, std::int64_t*, std::int64_t>> ints,
-                  std::initializer_list<std::tuple<const char*, double*, Bound>> reals) {
-  for (const auto& [key, value, min] : ints) {
-    if (r.get_if_present(key, *value) && *value < min) {
-      r.fail(key, fmt::format("must be >= {}, got {}", min, *value));
-    }
-  }
-  for (const auto& [key, value, bound] : reals) {
-    if (r.get_if_present(key, *value) && ((bound == Bound::Positive && !(*value > 0)) ||
-                                          (bound == Bound::NonNegative && !(*value >= 0)))) {
-      r.fail(key,
-             fmt::format("must be {}, got {}", bound == Bound::Positive ? "> 0" : ">= 0", *value));
-    }
-  }
-}
-
 void parse_field_flows(io::YamlMapReader& r, FieldFlowsConfig& f) {
   r.get_if_present("seed", f.seed);
   if (r.get_if_present("kernel", f.kernel) && f.kernel != "swap" && f.kernel != "random" &&
@@ -726,8 +773,17 @@ void parse_field_simulation(io::YamlMapReader& r, FieldSimulationConfig& s) {
                 {"samples", &s.samples, 0},
                 {"horizon", &s.horizon, 0},
                 {"record_every", &s.record_every, 1},
-                {"canvas", &s.canvas, 1}},
+                {"canvas", &s.canvas, 1},
+                {"kernels", &s.kernels, 0}},
                {{"dt", &s.dt, Bound::Positive}, {"eta", &s.eta, Bound::NonNegative}});
+  if (r.get_if_present("start", s.start) && s.start != "data" && s.start != "noise") {
+    r.fail("start", fmt::format("'{}': expected data (held-out fields) or noise (uniform in "
+                                "[-1, 1])",
+                                s.start));
+  }
+  if (r.get_if_present("frame_ema", s.frame_ema) && !(s.frame_ema >= 0 && s.frame_ema < 1)) {
+    r.fail("frame_ema", fmt::format("must be in [0, 1), got {}", s.frame_ema));
+  }
 }
 
 void parse_field_similarity(io::YamlMapReader& r, FieldSimilarityConfig& s) {
@@ -754,13 +810,14 @@ FieldRunConfig parse_field_deck(const std::string& yaml, const std::string& sour
   FieldRunConfig c;
   c.source = source;
   if (!r.get_if_present("system", c.system)) {
-    r.fail("system", "missing; expected gray_scott or fields");
+    r.fail("system", "missing; expected gray_scott, icons or fields");
   }
   if (!is_field_system(c.system)) {
-    r.fail("system", fmt::format("'{}': field decks are gray_scott (simulated data) or fields "
-                                 "(your own HDF5 data set)",
+    r.fail("system", fmt::format("'{}': field decks are gray_scott (simulated data), icons "
+                                 "(artificial life) or fields (your own HDF5 data set)",
                                  c.system));
   }
+  if (c.system == "icons") icon_defaults(c);
   r.get_if_present("seed", c.seed);
   r.get_if_present("output", c.output);
   if (c.output.empty()) r.fail("output", "must not be empty");
@@ -768,6 +825,8 @@ FieldRunConfig parse_field_deck(const std::string& yaml, const std::string& sour
   r.enter("data");
   if (c.system == "gray_scott") {
     parse_gray_scott_data(r, c);
+  } else if (c.system == "icons") {
+    parse_icon_data(r, c);
   } else {
     if (!r.get_if_present("file", c.file) || c.file.empty()) {
       r.fail("file", "required for system 'fields' (an HDF5 file with an (N, C, H, W) data set)");
@@ -797,16 +856,24 @@ FieldRunConfig parse_field_deck(const std::string& yaml, const std::string& sour
     r.fail("panel",
            fmt::format("{} columns but only {} starts", c.similarity.panel, c.similarity.starts));
   }
-  if (c.simulation.samples > c.similarity.starts) {
+  if (c.simulation.start == "data" && c.simulation.samples > c.similarity.starts) {
     r.enter("simulation");
     r.fail("samples", fmt::format("{} fields but only {} similarity starts to take them from",
                                   c.simulation.samples, c.similarity.starts));
   }
+  std::size_t channels = c.system == "icons" ? 3 : 2;
   if (c.system == "fields") {
     const io::FieldReader data(c.file, c.dataset);  // throws for a missing or misshapen set
     c.samples = static_cast<std::int64_t>(data.shape().samples);
     c.height = static_cast<std::int64_t>(data.shape().height);
     c.width = static_cast<std::int64_t>(data.shape().width);
+    channels = data.shape().channels;
+  }
+  if (c.flows.enabled && c.flows.kernel == "swap" && channels != 2) {
+    r.enter("flows");
+    r.fail("kernel", fmt::format("'swap' exchanges 2 channels, the data has {}: use random or "
+                                 "spatial",
+                                 channels));
   }
   // The UNet halves the fields once per block but the last.
   const std::int64_t multiple = std::int64_t(1) << (c.score.block_channels.size() - 1);
@@ -843,6 +910,17 @@ std::string to_yaml(const FieldRunConfig& c) {
   if (c.system == "fields") {
     out << YAML::Key << "file" << YAML::Value << YAML::DoubleQuoted << c.file;
     out << YAML::Key << "dataset" << YAML::Value << YAML::DoubleQuoted << c.dataset;
+  } else if (c.system == "icons") {
+    out << YAML::Key << "icon" << YAML::Value << YAML::DoubleQuoted << c.icon;
+    for (const auto& [key, value] : {std::pair<const char*, std::int64_t>{"samples", c.samples},
+                                     {"height", c.height},
+                                     {"width", c.width},
+                                     {"icon_size", c.icon_size},
+                                     {"copies", c.copies},
+                                     {"attempts", c.attempts},
+                                     {"block", c.block}}) {
+      out << YAML::Key << key << YAML::Value << value;
+    }
   } else {
     out << YAML::Key << "preset" << YAML::Value << c.preset;
     for (const auto& [key, value] :
@@ -910,9 +988,12 @@ std::string to_yaml(const FieldRunConfig& c) {
                                      {"samples", m.samples},
                                      {"horizon", m.horizon},
                                      {"record_every", m.record_every},
-                                     {"canvas", m.canvas}}) {
+                                     {"canvas", m.canvas},
+                                     {"kernels", m.kernels}}) {
       out << YAML::Key << key << YAML::Value << value;
     }
+    out << YAML::Key << "start" << YAML::Value << m.start;
+    out << YAML::Key << "frame_ema" << YAML::Value << format_value(m.frame_ema);
     out << YAML::EndMap;
     const auto& q = c.similarity;
     out << YAML::Key << "similarity" << YAML::Value << YAML::BeginMap;

@@ -44,6 +44,8 @@ constexpr std::uint64_t kKernel = 0x7F0;
 constexpr std::uint64_t kRandomKernel = 0xBA5E;
 constexpr std::uint64_t kReweighted = 0x3E16;
 constexpr std::uint64_t kSdeNoise = 0x5DE;
+constexpr std::uint64_t kSweepKernel = 0x5EE9;
+constexpr std::uint64_t kNoiseStart = 0x570A7;
 
 CounterRng stream(const FieldRunConfig& c, std::uint64_t purpose, std::uint64_t index = 0) {
   return CounterRng(c.flows.seed, mix64(purpose * 0x100000001B3ull + index));
@@ -273,6 +275,12 @@ struct Built {
   std::unique_ptr<flow::FieldFlow<float>> flow;
 };
 
+//! Kernel e of the behaviour sweep (flows.kernel's kind, its own seed).
+flow::ChannelKernel sweep_kernel(const Context& x, std::int64_t e) {
+  return flow::make_kernel(x.c.flows.kernel, x.shape.channels, 1,
+                           stream(x.c, kSweepKernel, std::uint64_t(e)));
+}
+
 Built build(const Context& x, const Item& item) {
   Built b;
   const std::size_t channels = x.shape.channels;
@@ -287,6 +295,8 @@ Built build(const Context& x, const Item& item) {
     const auto file = io::H5File::open(trained_path(x, item.index));
     read_parameters(file, "/flow", b.net->parameters());
     b.flow = std::make_unique<flow::NetworkFlow<float>>(*b.net);
+  } else if (item.group == "kernel") {
+    b.flow = std::make_unique<flow::KernelFlow<float>>(sweep_kernel(x, item.index));
   } else if (item.group == "random_kernel") {
     b.flow = std::make_unique<flow::KernelFlow<float>>(
         flow::random_kernel(channels, stream(x.c, kRandomKernel, std::uint64_t(item.index))));
@@ -340,6 +350,9 @@ std::string similarity_identity(const FieldRunConfig& c) {
   copy.simulation.horizon = FieldSimulationConfig{}.horizon;
   copy.simulation.record_every = FieldSimulationConfig{}.record_every;
   copy.simulation.canvas = FieldSimulationConfig{}.canvas;
+  copy.simulation.start = FieldSimulationConfig{}.start;
+  copy.simulation.frame_ema = FieldSimulationConfig{}.frame_ema;
+  copy.simulation.kernels = FieldSimulationConfig{}.kernels;
   return to_yaml(copy);
 }
 
@@ -545,7 +558,10 @@ void run_similarity(const Context& x, const FieldRunOptions& options, FieldRunRe
 std::string frames_identity(const FieldRunConfig& c) {
   FieldRunConfig copy = without_location(c);
   copy.similarity = FieldSimilarityConfig{};
-  copy.similarity.starts = c.similarity.starts;  // the starts are taken from its list
+  if (c.simulation.start == "data") {
+    copy.similarity.starts = c.similarity.starts;  // the starts are taken from its list
+  }
+  copy.simulation.kernels = 0;  // each sweep file is its own kernel's
   return to_yaml(copy);
 }
 
@@ -562,8 +578,25 @@ Field tile(const Field& base, std::size_t k) {
   return out;
 }
 
-//! One frame file: `steps` SDE steps of `flow` from x0, the denoised estimate every
-//! record_every steps (and at 0) appended as it goes; skipped when complete for this deck.
+//! Uniform noise in [-1, 1]: element l of `out` from counter l of `rng` (a pure function of the
+//! element, so every flow of the sweep starts from the same fields).
+Field uniform_noise(std::size_t n, const nn::FieldShape& shape, const CounterRng& rng) {
+  Field out = field(n, shape, "eqflow::flows::noise_start");
+  Kokkos::parallel_for(
+      "eqflow::flows::uniform_noise", RangePolicy(0, out.size()),
+      KOKKOS_LAMBDA(const std::size_t l) { out.data()[l] = float(2.0 * rng.uniform(l) - 1.0); });
+  return out;
+}
+
+//! The kernel of a kernel flow as attributes (JSON-readable values, [o][i][dy][dx]).
+void kernel_attributes(const flow::ChannelKernel& k, io::FieldAttributes& attributes) {
+  attributes["kernel_shape"] = fmt::format("[{0}, {0}, {1}, {1}]", k.channels, k.size);
+  attributes["kernel_values"] = fmt::format("[{:.17g}]", fmt::join(k.values, ", "));
+}
+
+//! One frame file: `steps` SDE steps of `flow` from x0, the denoised estimate (or its
+//! exponential average over every step, simulation.frame_ema) every record_every steps (and at
+//! 0) appended as it goes; skipped when complete for this deck.
 void write_frames(const Context& x, const Item& item, const std::string& name, const Field& x0,
                   std::int64_t steps, const std::string& path, const std::string& starts,
                   ProgressReporter& bar, std::int64_t& done) {
@@ -581,6 +614,7 @@ void write_frames(const Context& x, const Item& item, const std::string& name, c
   auto sde = make_sde(x, *built.flow, x0, 0);
   const nn::FieldShape shape = nn::shape_of(x0);
   const std::size_t n = x0.extent(0);
+  const bool smooth = m.frame_ema > 0;
   io::FieldAttributes attributes{
       {"dt", m.dt},
       {"eta", m.eta},
@@ -588,18 +622,37 @@ void write_frames(const Context& x, const Item& item, const std::string& name, c
       {"diffusion_step", x.c.flows.step},
       {"flow", name},
       {"canvas", std::int64_t(shape.height / x.shape.height)},
+      {"start", m.start},
+      {"frame_ema", m.frame_ema},
       {"run", identity},
       {"start_indices", starts},
-      {"content", std::string("denoised estimates x0_hat of the SDE states, clipped to [-1, 1]")}};
+      {"content",
+       std::string(smooth ? "exponential average (weight frame_ema on the old value, updated "
+                            "every step) of the denoised estimates x0_hat, clipped to [-1, 1]"
+                          : "denoised estimates x0_hat of the SDE states, clipped to [-1, 1]")}};
+  if (item.group == "kernel" || item.group == "training_free_g") {
+    attributes["kernel"] = x.c.flows.kernel;
+    attributes["kernel_index"] = item.index;
+    kernel_attributes(item.group == "kernel" ? sweep_kernel(x, item.index)
+                                             : flow::make_kernel(x.c.flows.kernel, x.shape.channels,
+                                                                 1, stream(x.c, kKernel)),
+                      attributes);
+  }
   io::FrameWriter writer(path, "frames", n, shape.channels, shape.height, shape.width, attributes);
   Field frame = field(n, shape, "eqflow::flows::frame");
+  Field shown = smooth ? field(n, shape, "eqflow::flows::frame_ema") : frame;
   sde.denoised(frame);
-  writer.append(frame, 0.0);
+  if (smooth) Kokkos::deep_copy(shown, frame);
+  writer.append(shown, 0.0);
   for (std::int64_t t = 1; t <= steps; ++t) {
     sde.step();
-    if (t % m.record_every == 0) {
+    if (smooth) {
       sde.denoised(frame);
-      writer.append(frame, double(t) * m.dt);
+      dynamics::exponential_average<float>(shown, frame, float(m.frame_ema));
+    }
+    if (t % m.record_every == 0) {
+      if (!smooth) sde.denoised(frame);
+      writer.append(shown, double(t) * m.dt);
     }
     bar.update(++done, fmt::format("{} step {}/{}", name, t, steps));
   }
@@ -611,42 +664,55 @@ void write_frames(const Context& x, const Item& item, const std::string& name, c
 void run_frames(const Context& x, const FieldRunOptions& options, FieldRunResult& result) {
   const auto& m = x.c.simulation;
   if (m.samples == 0 || m.horizon == 0) return;
-  const auto indices = start_indices(x, x.c.similarity.starts);
-  const std::vector<std::int64_t> chosen(indices.begin(), indices.begin() + m.samples);
-  const std::string starts = fmt::format("{}", fmt::join(chosen, ", "));
-  const Field x0 = load_starts(x, chosen);
-  const Field wide = m.canvas > 1 ? tile(x0, std::size_t(m.canvas)) : Field();
-  // Per flow: the long horizon at the training size, and (canvas > 1) simulation.steps on the
-  // larger canvas. Files are spread over the ranks.
+  const bool from_data = m.start == "data";
+  // The starts: held-out fields (and the same tiled canvas x canvas times), or uniform noise on
+  // the canvas.
+  std::string starts;
+  Field x0, wide;
+  if (from_data) {
+    const auto indices = start_indices(x, x.c.similarity.starts);
+    const std::vector<std::int64_t> chosen(indices.begin(), indices.begin() + m.samples);
+    starts = fmt::format("{}", fmt::join(chosen, ", "));
+    x0 = load_starts(x, chosen);
+    if (m.canvas > 1) wide = tile(x0, std::size_t(m.canvas));
+  } else {
+    starts = "uniform noise in [-1, 1]";
+    const nn::FieldShape canvas{x.shape.channels, x.shape.height * std::size_t(m.canvas),
+                                x.shape.width * std::size_t(m.canvas)};
+    x0 = uniform_noise(std::size_t(m.samples), canvas, stream(x.c, kNoiseStart));
+  }
+  // Per flow: from data, the long horizon at the training size and (canvas > 1) simulation.steps
+  // on the larger canvas; from noise, the horizon on the canvas. Then the sweep's kernels. Files
+  // are spread over the ranks.
   struct Job {
     Item item;
     std::string name, path;
     bool canvas;
   };
   std::vector<Job> jobs;
-  std::vector<Item> flows = {{"training_free_g", 0}};
-  if (x.c.flows.experiments > 0) flows.push_back({"trained", 0});
-  for (const auto& item : flows) {
-    const std::string name = item.group == "trained" ? "trained" : "training_free";
+  const auto add = [&](const Item& item, const std::string& name) {
     jobs.push_back({item, name, (x.output / "frames" / (name + ".h5")).string(), false});
-    if (m.canvas > 1) {
+    if (from_data && m.canvas > 1) {
       const std::string wide_name = fmt::format("{}_canvas{}", name, m.canvas);
       jobs.push_back({item, wide_name, (x.output / "frames" / (wide_name + ".h5")).string(), true});
     }
-  }
+  };
+  add({"training_free_g", 0}, "training_free");
+  if (x.c.flows.experiments > 0) add({"trained", 0}, "trained");
+  for (std::int64_t e = 0; e < m.kernels; ++e) add({"kernel", e}, fmt::format("kernel_{}", e));
   if (x.comm.is_root()) fs::create_directories(x.output / "frames");
   x.comm.barrier();
   const std::size_t ranks = std::size_t(x.comm.size()), rank = std::size_t(x.comm.rank());
+  const auto steps_of = [&](const Job& job) { return job.canvas ? m.steps : m.horizon; };
   std::int64_t mine = 0, done = 0;
-  for (std::size_t j = rank; j < jobs.size(); j += ranks)
-    mine += jobs[j].canvas ? m.steps : m.horizon;
+  for (std::size_t j = rank; j < jobs.size(); j += ranks) mine += steps_of(jobs[j]);
   ProgressReporter bar("frame SDE steps (rank 0's files)", std::max<std::int64_t>(1, mine),
                        options.progress && x.comm.is_root());
   for (std::size_t j = 0; j < jobs.size(); ++j) {
     result.frame_paths.push_back(jobs[j].path);
     if (j % ranks != rank) continue;
-    write_frames(x, jobs[j].item, jobs[j].name, jobs[j].canvas ? wide : x0,
-                 jobs[j].canvas ? m.steps : m.horizon, jobs[j].path, starts, bar, done);
+    write_frames(x, jobs[j].item, jobs[j].name, jobs[j].canvas ? wide : x0, steps_of(jobs[j]),
+                 jobs[j].path, starts, bar, done);
   }
   bar.finish(fmt::format("{} frame files", jobs.size()));
   x.comm.barrier();

@@ -257,11 +257,11 @@ FieldRunResult run_field_pipeline(const FieldRunConfig& c, const parallel::Comm&
 
   // 1. Data.
   std::string dataset = "/fields";
-  if (c.system == "gray_scott") {
+  if (c.system != "fields") {
     result.data_path = (output / "data.h5").string();
     GenerateOptions generate;
     generate.progress = options.progress;
-    const auto made = generate_gray_scott(c, comm, result.data_path, generate);
+    const auto made = generate_data(c, comm, result.data_path, generate);
     if (!made.complete) throw Error("the data set is unfinished: " + made.path);
   } else {
     result.data_path = c.file;

@@ -21,7 +21,9 @@
 #include "eqflow/core/kokkos_types.hpp"
 #include "eqflow/core/log.hpp"
 #include "eqflow/core/openmp_env.hpp"
+#include "eqflow/io/png.hpp"
 #include "eqflow/parallel/comm.hpp"
+#include "eqflow/systems/icons.hpp"
 #include "eqflow/version.hpp"
 
 namespace {
@@ -40,6 +42,8 @@ struct Arguments {
   bool no_progress = false;
   std::string summary_file;
   bool json = false;
+  std::string icon, icon_file;
+  std::int64_t icon_size = 64;
 };
 
 // `--seeds FIRST:LAST` as [first, last) of the run's seeds.
@@ -135,13 +139,17 @@ int generate(const Arguments& args, int argc, char** argv) {
   app::GenerateOptions options;
   options.progress = !args.no_progress;
   const auto path = (std::filesystem::path(config.output) / "data.h5").string();
-  const app::GenerateResult result = app::generate_gray_scott(config, comm, path, options);
+  const app::GenerateResult result = app::generate_data(config, comm, path, options);
   if (comm.is_root()) {
-    fmt::print(
-        "generate: {} ({} samples of 2 x {} x {}, {} steps of '{}'): {} computed on {} "
-        "rank{}, {} already complete\n",
-        result.path, config.samples, config.height, config.width, config.steps, config.preset,
-        result.computed, comm.size(), comm.size() == 1 ? "" : "s", result.reused);
+    const std::string what =
+        config.system == "icons"
+            ? fmt::format("3 x {} x {}, up to {} copies of icon '{}'", config.height, config.width,
+                          config.copies, config.icon)
+            : fmt::format("2 x {} x {}, {} steps of '{}'", config.height, config.width,
+                          config.steps, config.preset);
+    fmt::print("generate: {} ({} samples of {}): {} computed on {} rank{}, {} already complete\n",
+               result.path, config.samples, what, result.computed, comm.size(),
+               comm.size() == 1 ? "" : "s", result.reused);
   }
   return 0;
 }
@@ -219,10 +227,19 @@ int main(int argc, char** argv) {
 
   auto* generate_cmd = app.add_subcommand(
       "generate",
-      "generate (or resume) the field data set of a deck (system: gray_scott) into "
+      "generate (or resume) the field data set of a deck (system: gray_scott or icons) into "
       "<output>/data.h5; under mpirun the samples are spread over the ranks");
   add_deck_options(generate_cmd, args);
   generate_cmd->add_flag("--no-progress", args.no_progress, "no progress lines");
+
+  auto* draw_icon_cmd = app.add_subcommand(
+      "draw-icon",
+      "write one of eqflow's drawn icons (disc, two_discs, firefly, taiji) as an RGBA PNG, a "
+      "starting point for your own creature");
+  draw_icon_cmd->add_option("NAME", args.icon, "disc, two_discs, firefly or taiji")->required();
+  draw_icon_cmd->add_option("PNG", args.icon_file, "the file to write")->required();
+  draw_icon_cmd->add_option("--size", args.icon_size, "width and height in pixels (default 64)")
+      ->check(CLI::Range(std::int64_t(8), std::int64_t(4096)));
 
   auto* summary_cmd = app.add_subcommand(
       "summary", "what a run gave: complete seeds, per-seed results against the baselines");
@@ -240,10 +257,10 @@ int main(int argc, char** argv) {
     }
     const std::string first = argv[1];
     if (!first.empty() && first[0] != '-' && first != "run" && first != "check" &&
-        first != "generate" && first != "summary" && first != "selfcheck") {
+        first != "generate" && first != "draw-icon" && first != "summary" && first != "selfcheck") {
       throw Error(
-          fmt::format("unknown command '{}' (expected run, check, generate, summary or "
-                      "selfcheck; see eqflow --help)",
+          fmt::format("unknown command '{}' (expected run, check, generate, draw-icon, summary "
+                      "or selfcheck; see eqflow --help)",
                       first));
     }
     try {
@@ -261,14 +278,22 @@ int main(int argc, char** argv) {
     if (run_cmd->parsed()) return run(args, argc, argv);
     if (check_cmd->parsed()) return check(args, *check_cmd);
     if (generate_cmd->parsed()) return generate(args, argc, argv);
+    if (draw_icon_cmd->parsed()) {
+      eqflow::io::write_png(
+          args.icon_file,
+          eqflow::systems::draw_icon(args.icon, static_cast<std::size_t>(args.icon_size)));
+      fmt::print("draw-icon: {} ({} x {} '{}')\n", args.icon_file, args.icon_size, args.icon_size,
+                 args.icon);
+      return 0;
+    }
     if (summary_cmd->parsed()) {
       fmt::print("{}", eqflow::app::describe_output(args.summary_file, args.json));
       return 0;
     }
     if (selfcheck_cmd->parsed()) return selfcheck(argc, argv);
     throw Error(
-        "missing command (expected run, check, generate, summary or selfcheck; see eqflow "
-        "--help)");
+        "missing command (expected run, check, generate, draw-icon, summary or selfcheck; see "
+        "eqflow --help)");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "eqflow: error: %s\n", e.what());
     return 1;

@@ -171,5 +171,57 @@ TEST(FieldDeck, BadFlowsSettingsAreOneLineErrors) {
   expect_error(head + "simulation:\n  dt: 0.1\n", {"flows", "missing"});
 }
 
+TEST(IconDeck, ArtificialLifeDefaultsAreTheReferenceAndReadBack) {
+  const auto c =
+      app::parse_field_deck("system: icons\ndata:\n  icon: taiji\nflows: {}\n", "ic.yaml");
+  EXPECT_EQ(c.icon, "taiji");
+  EXPECT_EQ(c.samples, 8192);
+  EXPECT_EQ(c.height, 128);
+  EXPECT_EQ(c.width, 128);
+  EXPECT_EQ(c.icon_size, 64);
+  EXPECT_EQ(c.copies, 10);
+  EXPECT_EQ(c.attempts, 2);
+  EXPECT_EQ(c.score.epochs, 20);
+  EXPECT_EQ(c.flows.kernel, "random");
+  EXPECT_DOUBLE_EQ(c.simulation.dt, 0.05);
+  EXPECT_DOUBLE_EQ(c.simulation.eta, 0.1);
+  EXPECT_EQ(c.simulation.horizon, 2000);
+  EXPECT_EQ(c.simulation.canvas, 2);
+  EXPECT_EQ(c.simulation.start, "noise");
+  EXPECT_EQ(c.simulation.kernels, 16);
+  EXPECT_EQ(c.simulation.frame_ema, 0.0);
+  EXPECT_EQ(c.output, "out/icons");
+  const auto set = app::parse_field_deck(
+      "system: icons\noutput: o\ndata:\n  icon: disc\n  icon_size: 20\n  copies: 3\n"
+      "flows:\n  kernel: spatial\nsimulation:\n  frame_ema: 0.95\n  kernels: 5\n",
+      "ic.yaml");
+  const auto back = app::parse_field_deck(app::to_yaml(set), "resolved");
+  EXPECT_EQ(app::to_yaml(back), app::to_yaml(set));
+  EXPECT_EQ(back.icon_size, 20);
+  EXPECT_EQ(back.copies, 3);
+  EXPECT_EQ(back.output, "o");
+  EXPECT_DOUBLE_EQ(back.simulation.frame_ema, 0.95);
+  EXPECT_EQ(back.simulation.kernels, 5);
+  EXPECT_EQ(back.flows.kernel, "spatial");
+}
+
+TEST(IconDeck, BadIconSettingsAreOneLineErrors) {
+  const std::string head = "system: icons\ndata:\n";
+  expect_error(head + "  samples: 4\n",
+               {"data.icon", "required", "disc, two_discs, firefly, taiji"});
+  expect_error(head + "  icon: no_such_icon.png\n",
+               {"ic.yaml:3", "data.icon", "no_such_icon.png", "taiji"});
+  expect_error(head + "  icon: disc\n  icon_size: 100\n", {"data.icon_size", "142", "128 x 128"});
+  expect_error(head + "  icon: disc\n  copies: 0\n", {"data.copies", ">= 1"});
+  expect_error(head + "  icon: disc\n  preset: maze\n", {"data.preset"});
+  expect_error(head + "  icon: disc\nflows:\n  kernel: swap\n",
+               {"flows.kernel", "2 channels", "3"});
+  expect_error(head + "  icon: disc\nflows: {}\nsimulation:\n  start: zeros\n",
+               {"simulation.start", "noise"});
+  expect_error(head + "  icon: disc\nflows: {}\nsimulation:\n  frame_ema: 1\n",
+               {"simulation.frame_ema", "[0, 1)"});
+  expect_error("system: icon\n", {"system", "icons"});
+}
+
 }  // namespace
 }  // namespace eqflow

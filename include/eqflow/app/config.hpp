@@ -206,6 +206,15 @@ struct FieldSimulationConfig {
   std::int64_t horizon = 2000;     //!< their steps (10 x the similarity window)
   std::int64_t record_every = 10;  //!< steps between frames
   std::int64_t canvas = 1;         //!< the start fields tiled canvas x canvas times
+  //! Where the frame simulations start: "data" (held-out fields, tiled) or "noise" (uniform in
+  //! [-1, 1] on a canvas `canvas` times the training size each way: the artificial-life runs).
+  std::string start = "data";
+  //! 0: frames are the denoised estimates; w in (0, 1): their exponential average over every
+  //! step, weight w on the old value (the reference shows 0.9-0.99 smoothed movies).
+  double frame_ema = 0.0;
+  //! The behaviour sweep: this many random kernels (flows.kernel's kind, each its own seed),
+  //! each run from the same starts, frames/kernel_<e>.h5, spread over the ranks.
+  std::int64_t kernels = 0;
 };
 
 //! Similarity of the flows' displacements to Gray-Scott's (the reference's procedure over many
@@ -220,12 +229,13 @@ struct FieldSimilarityConfig {
 };
 
 //! A field system's run: `system: gray_scott` (a simulated data set; `eqflow generate` makes
-//! only the data) or `system: fields` (a user's own (N, C, H, W) data set), the deck's
-//! top-level `seed` and `output`, its `data:` and `score:` sections. Read by read_field_deck
+//! only the data), `system: icons` (artificial life: copies of an icon on a periodic canvas,
+//! also made by `eqflow generate`) or `system: fields` (a user's own (N, C, H, W) data set), the
+//! deck's top-level `seed` and `output`, its `data:` and `score:` sections. Read by read_field_deck
 //! (app/deck.hpp).
 struct FieldRunConfig {
   std::string source;                     //!< the deck file (or the name given to text)
-  std::string system = "gray_scott";      //!< gray_scott or fields
+  std::string system = "gray_scott";      //!< gray_scott, icons or fields
   std::uint64_t seed = 0;                 //!< the data's initial conditions
   std::string output = "out/gray_scott";  //!< output directory (data.h5, score.h5, checkpoints/)
   // system: fields
@@ -240,6 +250,13 @@ struct FieldRunConfig {
   std::int64_t height = 128;
   std::int64_t width = 128;
   std::int64_t steps = 10000;  //!< explicit Euler steps (dt = 1) from the initial condition
+  // system: icons (DESIGN.md section 2, Artificial life; samples, height and width above)
+  //! A builtin icon (systems::builtin_icons(): disc, two_discs, firefly, taiji) or a PNG file
+  //! with alpha (relative to the working directory).
+  std::string icon;
+  std::int64_t icon_size = 64;  //!< the icon is resized to icon_size x icon_size
+  std::int64_t copies = 10;     //!< icons tried per image
+  std::int64_t attempts = 2;    //!< placement attempts per icon (the reference's budget)
   //! Samples each rank simulates between two completeness marks of the file (a killed run
   //! loses at most this much work per rank).
   std::int64_t block = 16;

@@ -1,11 +1,11 @@
 // The stage driver of field systems (`eqflow run` and `eqflow generate` of a gray_scott or
 // fields deck): data -> score model -> samples.
 //
-// Data: a Gray-Scott data set generated over MPI ranks into one parallel-HDF5 file (`eqflow
-// generate DECK`), or the user's own (N, C, H, W) data set. Samples are spread over the ranks by
-// global index and each sample's initial condition is a pure function of (seed, index), so the file
-// is bit-identical for any rank count; generation goes in blocks whose completion the file records,
-// so a killed run resumes without losing a finished block.
+// Data: a Gray-Scott or icon (artificial-life) data set generated over MPI ranks into one
+// parallel-HDF5 file (`eqflow generate DECK`), or the user's own (N, C, H, W) data set. Samples are
+// spread over the ranks by global index and each sample's initial condition is a pure function of
+// (seed, index), so the file is bit-identical for any rank count; generation goes in blocks whose
+// completion the file records, so a killed run resumes without losing a finished block.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,7 @@
 
 #include "eqflow/app/config.hpp"
 #include "eqflow/parallel/comm.hpp"
+#include "eqflow/systems/icons.hpp"
 
 namespace eqflow::app {
 
@@ -45,6 +46,25 @@ inline constexpr const char* kGrayScottSchema = "eqflow.gray_scott_data";
 GenerateResult generate_gray_scott(const FieldRunConfig& config, const parallel::Comm& comm,
                                    const std::string& path, const GenerateOptions& options = {});
 
+//! The schema name of icon data files.
+inline constexpr const char* kIconSchema = "eqflow.icon_data";
+
+//! The icon of an icons deck at icon_size x icon_size: a drawn one (systems::draw_icon) or the
+//! PNG read (io::read_png, one-line errors) and resized (systems::resize_bicubic).
+systems::RgbaImage load_icon(const FieldRunConfig& config);
+
+//! Generates (or resumes, or finds complete) the data set of an icons deck at `path`: "/fields"
+//! (samples, 3, height, width) float32, RGB normalised by 2x - 1, image i =
+//! systems::icon_canvas(load_icon(config), ..., seed, i); attributes icon, icon_checksum (of
+//! the resized icon's pixels), icon_size, copies, attempts, seed, normalisation, placement;
+//! per-sample completeness flags and the deck as for Gray-Scott. Collective.
+GenerateResult generate_icons(const FieldRunConfig& config, const parallel::Comm& comm,
+                              const std::string& path, const GenerateOptions& options = {});
+
+//! generate_gray_scott or generate_icons by the deck's system.
+GenerateResult generate_data(const FieldRunConfig& config, const parallel::Comm& comm,
+                             const std::string& path, const GenerateOptions& options = {});
+
 struct FieldRunOptions {
   bool progress = true;  //!< progress lines (epoch, loss, rate, ETA) on rank 0
   //! Stop (as if killed) after this many epochs of this call, after their checkpoint; -1: run
@@ -70,7 +90,8 @@ struct FieldRunResult {
 inline constexpr const char* kFieldScoreSchema = "eqflow.field_score";
 
 //! `eqflow run` of a field deck, collective over `comm`, every stage resumable:
-//! 1. data: a gray_scott deck generates (or resumes, or reuses) <output>/data.h5; a fields deck
+//! 1. data: a gray_scott or icons deck generates (or resumes, or reuses) <output>/data.h5; a fields
+//! deck
 //!    reads its own file, each rank checking its contiguous share for NaN/inf first.
 //! 2. score: the UNet trained data-parallel (diffusion/field_trainer.hpp): the last
 //!    validation_fraction of the samples held out, each rank reading only the samples it
@@ -97,7 +118,8 @@ inline constexpr const char* kSimilaritySchema = "eqflow.turing_similarity";
 //!    (flow/field_flow.hpp), checkpointed every flows.checkpoint_every epochs
 //!    (<output>/checkpoints/flow_<e>.h5); <output>/flows/trained_<e>.h5: /flow (parameters,
 //!    running statistics, layout), /training/loss.
-//! 5. similarity (2-channel data): similarity.starts held-out start fields x0; every flow
+//! 5. similarity (2-channel data; skipped for others): similarity.starts held-out start fields x0;
+//! every flow
 //!    (the training-free kernel with g = +1 and -1, each trained flow, similarity.baselines
 //!    random 1x1 kernels and "reweighted" UNets) runs the SDE from them, the same noise for
 //!    every flow; its displacement, the exponential average (weight similarity.ema) of the
@@ -107,10 +129,15 @@ inline constexpr const char* kSimilaritySchema = "eqflow.turing_similarity";
 //!    /similarity/{training_free, training_free_g, trained, random_kernel, reweighted}
 //!    (.., starts, presets), /panel/{start_indices, initial, gray_scott, training_free,
 //!    trained} (the first similarity.panel starts; flows after simulation.steps steps).
-//! 6. frames: the training-free flow (g = +1) and trained flow 0 from the first
-//!    simulation.samples starts (tiled simulation.canvas times each way), simulation.horizon
-//!    steps, the denoised estimate every simulation.record_every steps, appended to
-//!    <output>/frames/<flow>.h5 (io/frame_file.hpp: readable while it grows).
+//! 6. frames: the training-free flow (g = +1), trained flow 0 and the behaviour sweep's
+//!    simulation.kernels random kernels (frames/kernel_<e>.h5, the kernel in its attributes),
+//!    simulation.horizon steps from the same starts: with simulation.start "data" the first
+//!    simulation.samples similarity starts (and, canvas > 1, simulation.steps steps of them tiled
+//!    canvas times each way), with "noise" simulation.samples fields of uniform noise on a canvas
+//!    `canvas` times the training size (the artificial-life runs); the denoised estimate (or its
+//!    exponential average, simulation.frame_ema) every simulation.record_every steps, appended to
+//!    <output>/frames/<flow>.h5 (io/frame_file.hpp: readable while it grows). Files are spread
+//!    over the ranks.
 void run_field_flows(const FieldRunConfig& config, const parallel::Comm& comm,
                      const std::string& data_path, const std::string& dataset,
                      FieldRunResult& result, const FieldRunOptions& options = {});
