@@ -16,7 +16,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   libhdf5-openmpi-dev hdf5-tools
   libyaml-cpp-dev libfmt-dev libgtest-dev libcli11-dev
-  python3 python3-h5py python3-matplotlib python3-numpy
+  python3 python3-h5py python3-matplotlib python3-numpy python3-scipy
   python3-pil ffmpeg
   slurmctld slurmd slurm-client munge
 )
