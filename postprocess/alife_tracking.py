@@ -65,6 +65,10 @@ The behaviour rule (`label_run`; thresholds are options, defaults in brackets), 
               threshold [0.2] with at least one merge;
    repelling  if nn_change >= +nn_change_threshold [0.2];
    none       otherwise (also: no creature, or NaN numbers).
+Few creatures make polarisation weak evidence: K creatures drifting in independent uniform
+random directions reach a polarisation >= 0.6 with probability 0.59 (K = 2), 0.37 (3), 0.25
+(4), 0.16 (5), 0.05 (8), so "flocking" with count_late below about 5 is a weak label; raise
+--min-creatures for a stricter table (the count is in behaviour.h5).
 The defaults were tuned on synthetic movies only (tests/postprocess/test_alife.py: discs of
 radius 4 px and one ellipse in the icon colours on 128 x 128, blurred, with noise, 5-8
 creatures, 40 frames, about 1-2 px per frame), not on eqflow's flows: check them against the
