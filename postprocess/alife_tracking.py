@@ -1,0 +1,845 @@
+#!/usr/bin/python3
+"""Tracking and behaviour numbers of artificial-life runs: creatures (coloured blobs on a white,
+periodic canvas) found in every frame, linked into tracks across the periodic edges, and
+summarised per run by order parameters and one plain behaviour label.
+
+  alife_tracking.py behaviour RUN [--frames NAME...] [detection / linking / rule options]
+                    [--json OUT|-]
+
+RUN is an artificial-life run directory: RUN/frames/<name>.h5 (or <name>.h5.partial while it is
+written; kernel_<e>.h5 for the sweep over random kernels, training_free.h5, trained.h5), each
+`/frames` (T, N, C=3, H, W) float32 in [-1, 1] (N independent runs of one flow) and
+`/frames_time` (T) float64 (read with turing_metrics.Frames), and optionally RUN/data.h5 (its
+attribute `icon` names the icon in the table). It writes RUN/behaviour.h5 (temp name + rename;
+layout in postprocess/README.md) and prints the behaviour table.
+
+The steps (all on the torus: rows mod H, columns mod W):
+
+1. ink(frame) = max over channels of (1 - x_c) / 2, in [0, 1]: how far the most-off channel
+   is from white (+1). Every icon colour shows: blue, red, black 1.0; yellow (1, 1, 0 in
+   [0, 1] RGB) 1.0, the firefly's yellow-green (0.6, 0.8, 0.2) 0.8, mid grey 0.5; white 0.
+   (A channel mean would give yellow only 1/3.) Non-finite values count as white.
+2. detect: Gaussian blur of the ink (scipy.ndimage.gaussian_filter, mode "wrap", sigma px),
+   threshold, scipy.ndimage.label (8-connectivity), then the components that touch across the
+   top/bottom or left/right edge (8-neighbours, corners included) are joined (a graph of label
+   pairs, scipy.sparse.csgraph.connected_components), areas outside [min_area, max_area] are
+   dropped, and the centroid is the circular mean per axis (weights: blurred ink minus the
+   threshold), so a blob split by an edge into 2 or 4 pieces is one creature at the right place.
+3. link: frame to frame by optimal assignment (scipy.optimize.linear_sum_assignment) on
+   minimum-image distances; a pair farther than max_step px (times the frames since the
+   track's last detection) is not allowed; a track not matched stays alive up to max_miss
+   frames (matched later against its last position), then ends; unmatched detections start
+   tracks. Trajectories are unwrapped by summing minimum-image increments.
+4. behaviour per run (one sample n of one frames file), time = /frames_time; the frames
+   before time `start` (default 0: none) are left out of everything (an initial transient):
+   - count(t): detections per frame; body = equivalent diameter 2 sqrt(median area / pi) (px).
+   - velocity: per track, (u_i - u_{i-lag}) / (time_i - time_{i-lag}) between its detections i
+     and i - lag (u unwrapped, px per unit simulation time), put at the frame of i;
+     speed(t) = mean |v| at t; mean_speed = mean |v| over every track and frame.
+   - polarisation(t) = |mean over creatures with |v| > 0 at t of v / |v||, NaN with fewer
+     than 2 (one creature alone is trivially "polarised").
+   - nn_distance(t) = mean over creatures of the minimum-image distance to the nearest other
+     one (NaN with fewer than 2); nn_trend = slope of a least-squares line through it over time
+     divided by its mean (relative change per unit time); nn_change = (mean over the last
+     quarter of the frames - mean over the first quarter) / the first; count_change the same
+     for count.
+   - merges: tracks that end before the last max_miss + 1 frames with a detection of the next
+     frame within merge_distance times that detection's equivalent diameter of their last
+     position (blobs that touch become one bigger detection; a creature that fades far from
+     the others is no merge, one that fades next to another counts as one).
+   - late window = the second half of the frames (index >= T // 2): polarisation_late = mean
+     polarisation(t) there; count_late = mean count there; drift_speed = sum over tracks of
+     |net unwrapped displacement| over the window / sum of their durations in it (px per unit
+     time; jitter without drift averages out, unlike mean_speed); travel = drift_speed x the
+     window's duration / body, i.e. body lengths travelled net in the second half.
+   - g(r): pair correlation over the torus, all minimum-image pair distances of every frame
+     of the late window with >= 2 creatures, in `bins` equal bins over [0, min(H, W) / 2]
+     (a disc of that radius fits in the canvas, so the expected count for uniform positions is
+     exactly K (K - 1) / 2 * pi (r2^2 - r1^2) / (H W) per frame); g = observed / expected
+     summed over the frames (1 for a Poisson pattern, > 1 at the distances creatures keep).
+
+The behaviour rule (`label_run`; thresholds are options, defaults in brackets), first match:
+   flocking   if count_late >= min_creatures [2] and polarisation_late >= flock_polarisation
+              [0.6] and travel >= flock_travel [1.0 body length];
+   attracting if nn_change <= -nn_change_threshold [0.2], or count_change <= -count_change
+              threshold [0.2] with at least one merge;
+   repelling  if nn_change >= +nn_change_threshold [0.2];
+   none       otherwise (also: no creature, or NaN numbers).
+Few creatures make polarisation weak evidence: K creatures drifting in independent uniform
+random directions reach a polarisation >= 0.6 with probability 0.59 (K = 2), 0.37 (3), 0.25
+(4), 0.16 (5), 0.05 (8), so "flocking" with count_late below about 5 is a weak label; raise
+--min-creatures for a stricter table (the count is in behaviour.h5).
+The defaults were tuned on synthetic movies only (tests/postprocess/test_alife.py: discs of
+radius 4 px and one ellipse in the icon colours on 128 x 128, blurred, with noise, 5-8
+creatures, 40 frames, about 1-2 px per frame), not on eqflow's flows: check them against the
+tracks figures (plot_alife.py tracks) before trusting a table.
+
+The behaviour table: per flow group (every kernel_* file together as "random kernels",
+training_free, trained, any other file by its name) the fraction of runs with each label; for
+the random kernels also the fraction of kernels whose majority label is each one, and the
+majority per kernel (ties written "a/b").
+
+Library: ink, detect, detect_stack, link, periodic_delta, behaviour, label_run, pair_correlation,
+analyse_file, analyse_run, behaviour_data, write_behaviour, read_behaviour, tracks_from_table,
+behaviour_table, table_text.
+"""
+import argparse
+import contextlib
+import os
+import re
+import sys
+
+import h5py
+import numpy as np
+from scipy import ndimage
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import eqflow_io as io  # noqa: E402
+import turing_metrics as tm  # noqa: E402
+
+SCHEMA = "eqflow.alife_behaviour"
+LABELS = ("flocking", "attracting", "repelling", "none")
+DETECTION = {"sigma": 2.0, "threshold": 0.3, "min_area": 12, "max_area": None}
+LINKING = {"max_step": None, "max_miss": 2}
+MEASURES = {"lag": 1, "bins": 32, "start": 0.0}
+RULE = {"min_creatures": 2.0, "flock_polarisation": 0.6, "flock_travel": 1.0,
+        "nn_change_threshold": 0.2, "count_change_threshold": 0.2, "merge_distance": 1.0}
+_IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
+_IN_PLANE[1] = True  # 8-connectivity within a frame, none across the frames of a stack
+_BLOCK_BYTES = 64 << 20  # frames read at a time (all runs of a file)
+
+
+# --- geometry ---------------------------------------------------------------------------------
+def periodic_delta(delta, shape):
+    """Minimum-image version of displacements `delta` (..., 2) (rows, cols) on a torus of
+    `shape` (H, W): each component in [-L/2, L/2)."""
+    size = np.asarray(shape[-2:], dtype=np.float64)
+    return (np.asarray(delta, dtype=np.float64) + size / 2) % size - size / 2
+
+
+def pair_distances(positions, shape):
+    """(K, K) minimum-image distances between positions (K, 2)."""
+    p = np.asarray(positions, dtype=np.float64).reshape(-1, 2)
+    return np.hypot(*np.moveaxis(periodic_delta(p[:, None] - p[None], shape), -1, 0))
+
+
+# --- detection --------------------------------------------------------------------------------
+def ink(frame):
+    """(..., C, H, W) in [-1, 1] -> (..., H, W) in [0, 1]: max over channels of (1 - x) / 2,
+    the distance of the most-off channel from white; non-finite values count as white."""
+    x = np.asarray(frame, dtype=np.float32).min(axis=-3)  # NaN propagates
+    out = np.clip((1.0 - x) * 0.5, 0.0, 1.0)
+    out[~np.isfinite(out)] = 0.0  # +-inf are clipped already; NaN counts as white
+    return out
+
+
+def detect_stack(inks, sigma=DETECTION["sigma"], threshold=DETECTION["threshold"],
+                 min_area=DETECTION["min_area"], max_area=DETECTION["max_area"]):
+    """Blobs of every frame of a stack of ink images (F, H, W) (or one (H, W)): a list of F
+    (positions (K, 2) float64 (row, col) in [0, H) x [0, W), areas (K,) int64 px). See the
+    module docstring (step 2); max_area None = H W / 4. All frames at once: one blur, one
+    labelling (no connection across frames), one graph for the periodic joins."""
+    stack = np.asarray(inks, dtype=np.float32)
+    if stack.ndim == 2:
+        stack = stack[None]
+    if stack.ndim != 3:
+        raise ValueError(f"detect_stack: expected (F, H, W) or (H, W) ink, got {stack.shape}")
+    frames, h, w = stack.shape
+    if max_area is None:
+        max_area = h * w / 4
+    if not np.isfinite(stack).all():
+        stack = np.where(np.isfinite(stack), stack, np.float32(0.0))
+    blurred = (ndimage.gaussian_filter(stack, sigma=(0, sigma, sigma), mode="wrap")
+               if sigma > 0 else stack)
+    mask = blurred > threshold
+    labels, n = ndimage.label(mask, structure=_IN_PLANE)
+    empty = [(np.zeros((0, 2)), np.zeros(0, dtype=np.int64)) for _ in range(frames)]
+    if n == 0:
+        return empty
+    # Labels touching across the edges: (0, c) ~ (H-1, c + o), (r, 0) ~ (r + o, W-1), o = -1..1.
+    pairs = []
+    for off in (-1, 0, 1):
+        for a, b in ((labels[:, 0, :], np.roll(labels[:, -1, :], -off, axis=1)),
+                     (labels[:, :, 0], np.roll(labels[:, :, -1], -off, axis=1))):
+            both = (a > 0) & (b > 0)
+            pairs.append(np.stack([a[both], b[both]]))
+    pairs = np.concatenate(pairs, axis=1)
+    graph = coo_matrix((np.ones(pairs.shape[1]), (pairs[0], pairs[1])), shape=(n + 1, n + 1))
+    count, component = connected_components(graph, directed=False)
+    fi, ri, ci = np.nonzero(mask)
+    cid = component[labels[fi, ri, ci]]
+    weight = (blurred[fi, ri, ci] - threshold).astype(np.float64)
+    area = np.bincount(cid, minlength=count)
+    frame_of = np.zeros(count, dtype=np.int64)
+    frame_of[cid] = fi
+    centre = []
+    for coord, size in ((ri, h), (ci, w)):
+        angle = coord * (2 * np.pi / size)
+        c = np.bincount(cid, weights=weight * np.cos(angle), minlength=count)
+        s = np.bincount(cid, weights=weight * np.sin(angle), minlength=count)
+        centre.append((np.arctan2(s, c) * (size / (2 * np.pi))) % size)
+    keep = (area > 0) & (area >= min_area) & (area <= max_area)
+    keep[component[0]] = False  # the background node (no pixel of the mask)
+    idx = np.nonzero(keep)[0]
+    idx = idx[np.argsort(frame_of[idx], kind="stable")]
+    pos = np.stack([centre[0][idx], centre[1][idx]], axis=1)
+    bounds = np.searchsorted(frame_of[idx], np.arange(frames + 1))
+    return [(pos[bounds[t]:bounds[t + 1]], area[idx][bounds[t]:bounds[t + 1]].astype(np.int64))
+            for t in range(frames)]
+
+
+def detect(ink_image, sigma=DETECTION["sigma"], threshold=DETECTION["threshold"],
+           min_area=DETECTION["min_area"], max_area=DETECTION["max_area"]):
+    """One ink image (H, W) -> (positions (K, 2) (row, col), areas (K,)); see detect_stack."""
+    return detect_stack(np.asarray(ink_image)[None], sigma, threshold, min_area, max_area)[0]
+
+
+# --- linking ----------------------------------------------------------------------------------
+class Track:
+    """One creature: `id`, `frames` (n,) int, `positions` (n, 2) wrapped (row, col),
+    `unwrapped` (n, 2) (minimum-image increments summed from the first position), `areas`."""
+
+    def __init__(self, track_id, frames, positions, shape, areas=None):
+        self.id = int(track_id)
+        self.frames = np.asarray(frames, dtype=np.int64)
+        self.positions = np.asarray(positions, dtype=np.float64).reshape(-1, 2)
+        steps = periodic_delta(np.diff(self.positions, axis=0), shape)
+        self.unwrapped = self.positions[0] + np.concatenate([np.zeros((1, 2)),
+                                                             np.cumsum(steps, axis=0)])
+        self.areas = (np.asarray(areas, dtype=np.int64) if areas is not None
+                      else np.zeros(len(self.frames), dtype=np.int64))
+
+    def __len__(self):
+        return len(self.frames)
+
+    def __repr__(self):
+        return f"Track(id={self.id}, frames {self.frames[0]}..{self.frames[-1]}, n={len(self)})"
+
+
+def link(detections, shape, max_step, max_miss=LINKING["max_miss"]):
+    """Tracks (list of Track, ordered by start) from per-frame detections: a list over frames
+    of positions (K_t, 2) or of (positions, areas) pairs (detect_stack's output). Optimal
+    assignment on minimum-image distances; a track last seen g frames ago may match a detection
+    within g * max_step px; tracks unseen for more than max_miss frames end."""
+    big = 1e12
+    building = []  # [frames, positions, areas] per track
+    active = []  # indices into building
+    for t, det in enumerate(detections):
+        if isinstance(det, tuple):
+            pos, areas = np.asarray(det[0], dtype=np.float64).reshape(-1, 2), det[1]
+        else:
+            pos, areas = np.asarray(det, dtype=np.float64).reshape(-1, 2), None
+        areas = np.zeros(len(pos), dtype=np.int64) if areas is None else np.asarray(areas)
+        active = [k for k in active if t - building[k][0][-1] <= max_miss + 1]
+        matched = np.zeros(len(pos), dtype=bool)
+        if active and len(pos):
+            last = np.array([building[k][1][-1] for k in active])
+            gap = t - np.array([building[k][0][-1] for k in active], dtype=np.float64)
+            d = np.hypot(*np.moveaxis(periodic_delta(last[:, None] - pos[None], shape), -1, 0))
+            allowed = d <= max_step * gap[:, None]
+            rows, cols = linear_sum_assignment(np.where(allowed, d, big))
+            for r, c in zip(rows, cols):
+                if allowed[r, c]:
+                    k = active[r]
+                    building[k][0].append(t)
+                    building[k][1].append(pos[c])
+                    building[k][2].append(areas[c])
+                    matched[c] = True
+        for c in np.nonzero(~matched)[0]:
+            building.append([[t], [pos[c]], [areas[c]]])
+            active.append(len(building) - 1)
+    return [Track(i, f, p, shape, a) for i, (f, p, a) in enumerate(building)]
+
+
+# --- behaviour --------------------------------------------------------------------------------
+def pair_correlation(positions_per_frame, shape, bins=MEASURES["bins"]):
+    """(r (bins,) bin centres in px, g (bins,)) over the frames given: every minimum-image pair
+    distance against the uniform expectation K (K - 1) / 2 * pi (r2^2 - r1^2) / (H W) per frame,
+    bins over [0, min(H, W) / 2]; NaN without a frame of >= 2 creatures."""
+    h, w = shape[-2:]
+    edges = np.linspace(0.0, min(h, w) / 2, bins + 1)
+    observed = np.zeros(bins)
+    pairs = 0.0
+    for pos in positions_per_frame:
+        k = len(pos)
+        if k < 2:
+            continue
+        d = pair_distances(pos, shape)[np.triu_indices(k, 1)]
+        observed += np.histogram(d, bins=edges)[0]
+        pairs += k * (k - 1) / 2
+    expected = pairs * np.pi * np.diff(edges ** 2) / (h * w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = np.where(expected > 0, observed / np.where(expected > 0, expected, 1), np.nan)
+    return 0.5 * (edges[1:] + edges[:-1]), g
+
+
+def _quarter_change(series):
+    """(mean of the last quarter - mean of the first) / mean of the first; NaN where undefined."""
+    y = np.asarray(series, dtype=np.float64)
+    q = max(1, y.size // 4)
+    first, last = y[:q][np.isfinite(y[:q])], y[-q:][np.isfinite(y[-q:])]
+    if first.size == 0 or last.size == 0 or np.mean(first) == 0:
+        return np.nan
+    return float((np.mean(last) - np.mean(first)) / np.mean(first))
+
+
+def _relative_slope(times, series):
+    t, y = np.asarray(times, dtype=np.float64), np.asarray(series, dtype=np.float64)
+    ok = np.isfinite(y)
+    if ok.sum() < 2 or np.ptp(t[ok]) == 0 or np.mean(y[ok]) == 0:
+        return np.nan
+    return float(np.polyfit(t[ok], y[ok], 1)[0] / np.mean(y[ok]))
+
+
+def behaviour(detections, times, shape, max_step=None, max_miss=LINKING["max_miss"],
+              lag=MEASURES["lag"], bins=MEASURES["bins"], merge_distance=RULE["merge_distance"],
+              rule=None):
+    """The numbers of one run from its per-frame detections [(positions, areas)] * T and the
+    frame times (T): a dict of count, speed, polarisation, nn_distance (T,), mean_speed,
+    drift_speed, travel, body, polarisation_late, count_late, nn_trend, nn_change,
+    count_change, merges, r, g_r, tracks (list of Track), max_step (the one used) and label
+    (label_run with `rule`, a dict overriding RULE). max_step None = one body diameter."""
+    times = np.asarray(times, dtype=np.float64)
+    n_t = len(detections)
+    count = np.array([len(d[0]) for d in detections], dtype=np.int64)
+    areas = np.concatenate([np.asarray(d[1], dtype=np.float64) for d in detections] + [[]])
+    body = float(2 * np.sqrt(np.median(areas) / np.pi)) if areas.size else np.nan
+    if max_step is None:
+        max_step = body if np.isfinite(body) else 1.0
+    tracks = link(detections, shape, max_step, max_miss)
+    # velocities over `lag` detections of a track, at the frame of the later one
+    v_frame, v_vec, late_net, late_time = [], [], 0.0, 0.0
+    half = n_t // 2
+    for tr in tracks:
+        if len(tr) > lag:
+            dt = times[tr.frames[lag:]] - times[tr.frames[:-lag]]
+            v = (tr.unwrapped[lag:] - tr.unwrapped[:-lag]) / np.where(dt > 0, dt, np.nan)[:, None]
+            v_frame.append(tr.frames[lag:])
+            v_vec.append(v)
+        late = tr.frames >= half
+        if late.sum() >= 2:
+            u, f = tr.unwrapped[late], tr.frames[late]
+            late_net += float(np.hypot(*(u[-1] - u[0])))
+            late_time += float(times[f[-1]] - times[f[0]])
+    speed = np.full(n_t, np.nan)
+    polarisation = np.full(n_t, np.nan)
+    mean_speed = np.nan
+    if v_frame:
+        fr = np.concatenate(v_frame)
+        v = np.concatenate(v_vec)
+        ok = np.all(np.isfinite(v), axis=1)
+        fr, v = fr[ok], v[ok]
+        mag = np.hypot(v[:, 0], v[:, 1])
+        if mag.size:
+            mean_speed = float(mag.mean())
+            n = np.bincount(fr, minlength=n_t).astype(np.float64)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                speed = np.bincount(fr, weights=mag, minlength=n_t) / n
+                moving = mag > 0
+                unit = v[moving] / mag[moving, None]
+                m = np.bincount(fr[moving], minlength=n_t).astype(np.float64)
+                su = np.bincount(fr[moving], weights=unit[:, 0], minlength=n_t)
+                sv = np.bincount(fr[moving], weights=unit[:, 1], minlength=n_t)
+                polarisation = np.where(m >= 2, np.hypot(su, sv) / np.where(m > 0, m, 1),
+                                        np.nan)
+            speed[n == 0] = np.nan
+    nn = np.full(n_t, np.nan)
+    for t, (pos, _) in enumerate(detections):
+        if len(pos) >= 2:
+            d = pair_distances(pos, shape)
+            np.fill_diagonal(d, np.inf)
+            nn[t] = d.min(axis=1).mean()
+    # merges: a track ending early next to a detection of the next frame (within merge_distance
+    # times that detection's equivalent diameter: a blob that grew by absorbing it)
+    merges = 0
+    for tr in tracks:
+        f = tr.frames[-1]
+        if f + max_miss + 1 < n_t and len(detections[f + 1][0]):
+            pos, area = detections[f + 1]
+            d = np.hypot(*np.moveaxis(periodic_delta(np.asarray(pos) - tr.positions[-1], shape),
+                                      -1, 0))
+            merges += int(np.any(d <= merge_distance * 2 * np.sqrt(np.asarray(area) / np.pi)))
+    drift_speed = late_net / late_time if late_time > 0 else np.nan
+    window = times[-1] - times[half] if n_t > half else 0.0
+    pol_late = polarisation[half:]
+    r, g = pair_correlation([d[0] for d in detections[half:]], shape, bins)
+    out = {
+        "time": times, "count": count, "speed": speed, "polarisation": polarisation,
+        "nn_distance": nn, "mean_speed": mean_speed, "drift_speed": drift_speed,
+        "travel": (drift_speed * window / body
+                   if np.isfinite(drift_speed) and np.isfinite(body) and body > 0 else np.nan),
+        "body": body,
+        "polarisation_late": (float(np.nanmean(pol_late)) if np.any(np.isfinite(pol_late))
+                              else np.nan),
+        "count_late": float(count[half:].mean()) if n_t else np.nan,
+        "nn_trend": _relative_slope(times, nn), "nn_change": _quarter_change(nn),
+        "count_change": _quarter_change(count), "merges": merges, "r": r, "g_r": g,
+        "tracks": tracks, "max_step": float(max_step)}
+    out["label"] = label_run(out, **(rule or {}))
+    return out
+
+
+def label_run(stats, min_creatures=RULE["min_creatures"],
+              flock_polarisation=RULE["flock_polarisation"], flock_travel=RULE["flock_travel"],
+              nn_change_threshold=RULE["nn_change_threshold"],
+              count_change_threshold=RULE["count_change_threshold"], **_ignored):
+    """The behaviour label of a run's numbers (a dict with count_late, polarisation_late,
+    travel, nn_change, count_change, merges): the rule of the module docstring."""
+    def ge(key, value):
+        x = stats.get(key, np.nan)
+        return x is not None and np.isfinite(x) and x >= value
+
+    def le(key, value):
+        x = stats.get(key, np.nan)
+        return x is not None and np.isfinite(x) and x <= value
+
+    if (ge("count_late", min_creatures) and ge("polarisation_late", flock_polarisation)
+            and ge("travel", flock_travel)):
+        return "flocking"
+    if le("nn_change", -nn_change_threshold) or (
+            le("count_change", -count_change_threshold) and stats.get("merges", 0) >= 1):
+        return "attracting"
+    if ge("nn_change", nn_change_threshold):
+        return "repelling"
+    return "none"
+
+
+# --- files ------------------------------------------------------------------------------------
+def _kernel_index(name):
+    m = re.fullmatch(r"kernel_(\d+)", name)
+    return int(m.group(1)) if m else None
+
+
+def flow_group(name):
+    """The table group of a frames file: "random kernels" for kernel_<e>, else its name."""
+    return "random kernels" if _kernel_index(name) is not None else name
+
+
+def ordered_names(names):
+    """kernel_<e> files by e, then training_free, trained, then the others by name."""
+    names = list(names)
+    kernels = sorted((n for n in names if _kernel_index(n) is not None), key=_kernel_index)
+    fixed = [n for n in ("training_free", "trained") if n in names]
+    rest = sorted(set(names) - set(kernels) - set(fixed))
+    return kernels + fixed + rest
+
+
+def analyse_file(path, detection=None, linking=None, measures=None, rule=None, runs=None):
+    """Every run (or those in `runs`) of one frames file, from its first frame at a time >=
+    measures["start"] (an initial transient left out): {"name", "file", "partial", "attrs",
+    "shape" (T, N, C, H, W) of the file, "first_frame", "time" (of the frames analysed), "runs":
+    [behaviour dict per run], "nonfinite"}."""
+    det = dict(DETECTION, **(detection or {}))
+    lnk = dict(LINKING, **(linking or {}))
+    mea = dict(MEASURES, **(measures or {}))
+    rul = dict(RULE, **(rule or {}))
+    with tm.Frames(path) as fr:
+        t_count, n, c, h, w = fr.shape
+        if t_count == 0:
+            raise io.EqflowError(f"{fr.path}: no frame recorded yet")
+        chosen = list(range(n)) if runs is None else list(runs)
+        for k in chosen:
+            if not 0 <= k < n:
+                raise io.EqflowError(f"{fr.path}: run {k}, the file holds {n} runs")
+        all_times = np.asarray(fr.times, dtype=np.float64)
+        first = int(np.searchsorted(all_times, mea["start"] - 1e-12 * abs(mea["start"]),
+                                    side="left"))
+        if first >= t_count:
+            raise io.EqflowError(f"{fr.path}: no frame at a time >= {mea['start']:g} (the last "
+                                 f"recorded is at {all_times[-1]:g})")
+        per = [[] for _ in chosen]
+        nonfinite = 0
+        block = max(1, _BLOCK_BYTES // max(1, n * c * h * w * 4))
+        for t0 in range(first, t_count, block):
+            t1 = min(t_count, t0 + block)
+            x = np.asarray(fr.frames[t0:t1], dtype=np.float32)
+            if chosen != list(range(n)):
+                x = x[:, chosen]  # (B, n', C, H, W)
+            finite = np.isfinite(x)
+            if not finite.all():
+                nonfinite += int(finite.size - np.count_nonzero(finite))
+            del finite
+            inks = ink(x)  # (B, n', H, W)
+            found = detect_stack(inks.transpose(1, 0, 2, 3).reshape(-1, h, w), **det)
+            for i in range(len(chosen)):
+                per[i].extend(found[i * (t1 - t0):(i + 1) * (t1 - t0)])
+        times = all_times[first:]
+        info = {"file": os.path.abspath(fr.path), "partial": fr.partial, "attrs": fr.attrs,
+                "shape": (t_count, n, c, h, w), "first_frame": first, "time": times,
+                "run_index": chosen, "nonfinite": nonfinite}
+    name = os.path.basename(info["file"])
+    name = name[:-len(".h5.partial")] if name.endswith(".h5.partial") else name[:-len(".h5")]
+    info["name"] = name
+    info["runs"] = [behaviour(d, times, (h, w), max_step=lnk["max_step"],
+                              max_miss=lnk["max_miss"], lag=mea["lag"], bins=mea["bins"],
+                              merge_distance=rul["merge_distance"], rule=rul) for d in per]
+    return info
+
+
+def data_attributes(run_dir):
+    """data.h5 /fields (or root) attributes as plain values, {} when there is no data.h5."""
+    path = os.path.join(run_dir, "data.h5")
+    if not os.path.isfile(path):
+        return {}
+    with tm.open_h5_read(path) as f:
+        attrs = {k: tm._text(v) for k, v in f.attrs.items()}
+        if "fields" in f:
+            attrs.update({k: tm._text(v) for k, v in f["fields"].attrs.items()})
+    return attrs
+
+
+def run_directory(path):
+    """RUN (a directory, or a file inside it such as data.h5 / behaviour.h5) -> the directory."""
+    p = os.path.normpath(path)
+    if os.path.isfile(p) and os.path.basename(p) in ("data.h5", "behaviour.h5"):
+        p = os.path.dirname(p) or "."
+    if not os.path.isdir(p):
+        raise io.EqflowError(f"{path}: no such run directory")
+    return p
+
+
+def analyse_run(run_dir, names=None, detection=None, linking=None, measures=None, rule=None,
+                log=None):
+    """Every frames file of RUN (or `names`) -> {name: analyse_file(...)} in table order."""
+    available = tm.frame_files(run_dir)
+    if names:
+        missing = [x for x in names if x not in available]
+        if missing:
+            raise io.EqflowError(f"{run_dir}/frames: no {', '.join(m + '.h5' for m in missing)} "
+                                 f"(found: {', '.join(available) or 'none'})")
+        available = {x: available[x] for x in names}
+    if not available:
+        raise io.EqflowError(f"{os.path.join(run_dir, 'frames')}: no frames file "
+                             f"(<name>.h5 or <name>.h5.partial)")
+    out = {}
+    for name in ordered_names(available):
+        out[name] = analyse_file(available[name], detection, linking, measures, rule)
+        if log:
+            log(file_line(out[name]))
+    return out
+
+
+def file_line(res):
+    t, n = res["shape"][:2]
+    labels = [r["label"] for r in res["runs"]]
+    what = ", ".join(f"{labels.count(lab)} {lab}" for lab in LABELS if lab in labels)
+    seed = res["attrs"].get("kernel_seed")
+    return (f"{res['name']}: {n} run(s) x {t} frames{' (partial)' if res['partial'] else ''}"
+            f"{f', kernel_seed {seed}' if seed is not None else ''}: {what}")
+
+
+# --- the behaviour table ----------------------------------------------------------------------
+def _majority(labels):
+    counts = [labels.count(lab) for lab in LABELS]
+    best = max(counts) if counts else 0
+    return "/".join(lab for lab, c in zip(LABELS, counts) if c == best and c > 0) or "none"
+
+
+def behaviour_table(labels_per_file, attrs_per_file=None, icon=""):
+    """From {name: [label per run]} (and {name: frames attributes}): {"icon", "labels",
+    "groups": [{"group", "files", "runs", "counts", "fraction"}], "kernels": [{"name",
+    "kernel_seed", "runs", "counts", "majority"}], "kernel_majority": {"kernels", "counts",
+    "fraction"} or None}."""
+    attrs_per_file = attrs_per_file or {}
+    groups = {}
+    for name in ordered_names(labels_per_file):
+        groups.setdefault(flow_group(name), []).append(name)
+    rows = []
+    for group, files in groups.items():
+        labels = [lab for f in files for lab in labels_per_file[f]]
+        counts = [labels.count(lab) for lab in LABELS]
+        rows.append({"group": group, "files": files, "runs": len(labels), "counts": counts,
+                     "fraction": [c / len(labels) if labels else np.nan for c in counts]})
+    kernels = []
+    for name in groups.get("random kernels", []):
+        labels = list(labels_per_file[name])
+        seed = attrs_per_file.get(name, {}).get("kernel_seed")
+        kernels.append({"name": name, "kernel_seed": None if seed is None else int(seed),
+                        "runs": len(labels), "counts": [labels.count(lab) for lab in LABELS],
+                        "majority": _majority(labels)})
+    majority = None
+    if kernels:
+        # a tie shares its kernel equally between the tied labels
+        counts = np.zeros(len(LABELS))
+        for k in kernels:
+            tied = k["majority"].split("/")
+            for lab in tied:
+                counts[LABELS.index(lab)] += 1.0 / len(tied)
+        majority = {"kernels": len(kernels), "counts": counts.tolist(),
+                    "fraction": (counts / len(kernels)).tolist()}
+    return {"icon": icon, "labels": list(LABELS), "groups": rows, "kernels": kernels,
+            "kernel_majority": majority}
+
+
+def table_text(table):
+    """The behaviour table as markdown (group fractions, then the per-kernel majorities)."""
+    icon = table.get("icon") or "unknown"
+    head = "| " + " | ".join(["flows", "runs"] + list(LABELS)) + " |"
+    sep = "|" + "---|" * (2 + len(LABELS))
+    lines = [f"behaviour per flow (icon: {icon}); fraction of runs", "", head, sep]
+    for row in table["groups"]:
+        what = row["group"] + (f" ({len(row['files'])} kernels)"
+                               if row["group"] == "random kernels" else "")
+        lines.append("| " + " | ".join([what, str(row["runs"])]
+                                       + [f"{x:.2f}" for x in row["fraction"]]) + " |")
+    if table.get("kernel_majority"):
+        m = table["kernel_majority"]
+        lines.append("| " + " | ".join(["random kernels, majority label per kernel",
+                                        f"{m['kernels']} kernels"]
+                                       + [f"{x:.2f}" for x in m["fraction"]]) + " |")
+    if table["kernels"]:
+        lines += ["", "| kernel | kernel_seed | runs | " + " | ".join(LABELS) + " | majority |",
+                  "|" + "---|" * (4 + len(LABELS))]
+        for k in table["kernels"]:
+            seed = "" if k["kernel_seed"] is None else str(k["kernel_seed"])
+            lines.append("| " + " | ".join([k["name"], seed, str(k["runs"])]
+                                           + [str(c) for c in k["counts"]]
+                                           + [k["majority"]]) + " |")
+    return "\n".join(lines)
+
+
+# --- behaviour.h5 -----------------------------------------------------------------------------
+_PER_RUN_SCALARS = ("mean_speed", "drift_speed", "travel", "body", "polarisation_late",
+                    "count_late", "nn_trend", "nn_change", "count_change", "merges", "max_step")
+_PER_RUN_SERIES = ("count", "speed", "polarisation", "nn_distance")
+_TRACK_COLUMNS = ("run", "track", "frame", "row", "col", "row_unwrapped", "col_unwrapped", "area")
+_FLOAT_COLUMNS = ("row", "col", "row_unwrapped", "col_unwrapped")
+
+
+def _plain(value):
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        if all(isinstance(v, str) for v in value):
+            return np.array(value, dtype=h5py.string_dtype())
+        return np.asarray(value)
+    return value
+
+
+def file_entry(res):
+    """One analyse_file result as behaviour.h5's group holds it: {dataset: array, "label":
+    [str], "tracks": {column: array}, "attrs": {...}} (what read_behaviour returns per file)."""
+    runs = res["runs"]
+    t_count = len(res["time"])
+    e = {"time": np.asarray(res["time"], dtype=np.float64)}
+    for key in _PER_RUN_SERIES:
+        e[key] = np.array([r[key] for r in runs], dtype=np.int64 if key == "count"
+                          else np.float64).reshape(len(runs), t_count)
+    for key in _PER_RUN_SCALARS:
+        e[key] = np.array([r[key] for r in runs], dtype=np.int64 if key == "merges"
+                          else np.float64)
+    bins = len(runs[0]["r"]) if runs else 0
+    e["r"] = np.asarray(runs[0]["r"] if runs else np.zeros(0), dtype=np.float64)
+    e["g_r"] = np.array([r["g_r"] for r in runs], dtype=np.float64).reshape(-1, bins)
+    e["run_index"] = np.asarray(res["run_index"], dtype=np.int64)
+    e["label"] = [r["label"] for r in runs]
+    cols = {k: [] for k in _TRACK_COLUMNS}
+    for i, r in enumerate(runs):
+        for tr in r["tracks"]:
+            m = len(tr)
+            for key, value in (("run", np.full(m, i)), ("track", np.full(m, tr.id)),
+                               ("frame", tr.frames), ("row", tr.positions[:, 0]),
+                               ("col", tr.positions[:, 1]), ("row_unwrapped", tr.unwrapped[:, 0]),
+                               ("col_unwrapped", tr.unwrapped[:, 1]), ("area", tr.areas)):
+                cols[key].append(value)
+    e["tracks"] = {k: np.concatenate(v + [np.zeros(0)]).astype(
+        np.float64 if k in _FLOAT_COLUMNS else np.int64) for k, v in cols.items()}
+    t, n, c, h, w = res["shape"]
+    e["attrs"] = {"file": res["file"], "partial": int(res["partial"]), "frames": t,
+                  "first_frame": int(res.get("first_frame", 0)), "runs": n,
+                  "channels": c, "height": h, "width": w, "group": flow_group(res["name"]),
+                  "nonfinite_values": res["nonfinite"]}
+    e["attrs"].update({f"frames_{k}": v for k, v in res["attrs"].items()})
+    return e
+
+
+def behaviour_data(results, parameters, icon_attrs=None):
+    """{name: analyse_file(...)} -> the structure read_behaviour returns: {"attrs", "files":
+    {name: file_entry}, "table": behaviour_table(...)}."""
+    icon_attrs = icon_attrs or {}
+    attrs = {"schema": SCHEMA, "files": list(results), "labels": list(LABELS),
+             "icon": str(icon_attrs.get("icon", "") or "")}
+    attrs.update({k: ("" if v is None else v) for k, v in parameters.items()})
+    for key in ("icon_size", "copies"):
+        if key in icon_attrs:
+            attrs[f"data_{key}"] = icon_attrs[key]
+    files = {name: file_entry(res) for name, res in results.items()}
+    return {"attrs": attrs, "files": files, "table": _table_of(files, attrs["icon"])}
+
+
+def _table_of(files, icon):
+    frames_attrs = {n: {k[len("frames_"):]: v for k, v in e["attrs"].items()
+                        if k.startswith("frames_")} for n, e in files.items()}
+    return behaviour_table({n: e["label"] for n, e in files.items()}, frames_attrs, icon)
+
+
+def write_behaviour(data, path):
+    """behaviour_data(...) -> `path` (HDF5, temporary name, then renamed)."""
+    string = h5py.string_dtype()
+    table = data["table"]
+    tmp = f"{path}.tmp.{os.getpid()}"
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["software"] = "eqflow-postprocess"
+            f.attrs["description"] = "alife_tracking.py behaviour; see postprocess/README.md"
+            for key, value in data["attrs"].items():
+                f.attrs[key] = _plain(value)
+            for name, e in data["files"].items():
+                g = f.create_group(name)
+                for key, value in e.items():
+                    if key == "label":
+                        g.create_dataset(key, data=value, dtype=string)
+                    elif key == "tracks":
+                        tg = g.create_group("tracks")
+                        for column, array in value.items():
+                            tg[column] = array
+                    elif key == "attrs":
+                        for k, v in value.items():
+                            g.attrs[k] = _plain(v)
+                    else:
+                        g[key] = value
+            tg = f.create_group("table")
+            tg.attrs["icon"] = table["icon"]
+            tg.create_dataset("labels", data=list(LABELS), dtype=string)
+            tg.create_dataset("groups", data=[r["group"] for r in table["groups"]], dtype=string)
+            tg["runs"] = np.array([r["runs"] for r in table["groups"]], dtype=np.int64)
+            tg["fraction"] = np.array([r["fraction"] for r in table["groups"]],
+                                      dtype=np.float64).reshape(-1, len(LABELS))
+            tg["counts"] = np.array([r["counts"] for r in table["groups"]],
+                                    dtype=np.int64).reshape(-1, len(LABELS))
+            ks = table["kernels"]
+            tg.create_dataset("kernels", data=[k["name"] for k in ks], dtype=string)
+            tg["kernel_seed"] = np.array([-1 if k["kernel_seed"] is None else k["kernel_seed"]
+                                          for k in ks], dtype=np.int64)
+            tg["kernel_counts"] = np.array([k["counts"] for k in ks],
+                                           dtype=np.int64).reshape(-1, len(LABELS))
+            tg.create_dataset("kernel_majority", data=[k["majority"] for k in ks], dtype=string)
+            if table["kernel_majority"]:
+                tg["kernel_majority_fraction"] = np.asarray(table["kernel_majority"]["fraction"])
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def read_behaviour(path):
+    """behaviour.h5 -> {"attrs", "files": {name: {dataset: array, "label": [str], "tracks":
+    {column: array}, "attrs": {...}}}, "table": behaviour_table dict} (as behaviour_data)."""
+    with tm.open_h5_read(path) as f:
+        if tm._text(f.attrs.get("schema", "")) != SCHEMA:
+            raise io.EqflowError(f"{path}: not a behaviour file (root attribute schema = "
+                                 f"'{SCHEMA}' expected)")
+        out = {"attrs": {k: tm._text(v) for k, v in f.attrs.items()}, "files": {}}
+        for name in tm._strings(f.attrs.get("files", [])):
+            if name not in f:
+                continue
+            g = f[name]
+            entry = {k: g[k][()] for k in g if isinstance(g[k], h5py.Dataset)}
+            entry["label"] = tm._strings(entry["label"])
+            entry["tracks"] = {k: g["tracks"][k][()] for k in g["tracks"]}
+            entry["attrs"] = {k: tm._text(v) for k, v in g.attrs.items()}
+            out["files"][name] = entry
+    out["table"] = _table_of(out["files"], str(out["attrs"].get("icon", "")))
+    return out
+
+
+def tracks_from_table(columns, run, shape):
+    """The Track objects of one run from behaviour.h5's flat /<name>/tracks table."""
+    sel = np.nonzero(np.asarray(columns["run"]) == run)[0]
+    ids = np.asarray(columns["track"])[sel]
+    out = []
+    for tid in np.unique(ids):
+        m = sel[ids == tid]
+        m = m[np.argsort(np.asarray(columns["frame"])[m], kind="stable")]
+        pos = np.stack([columns["row"][m], columns["col"][m]], axis=1)
+        out.append(Track(tid, columns["frame"][m], pos, shape, columns["area"][m]))
+    return out
+
+
+def summary_json(results, table, parameters):
+    """JSON-ready dict: parameters, per file and run the scalar numbers and label, the table."""
+    files = {}
+    for name, res in results.items():
+        files[name] = {"file": res["file"], "partial": res["partial"],
+                       "frames": res["shape"][0], "first_frame": res["first_frame"],
+                       "analysed_frames": len(res["time"]),
+                       "kernel_seed": tm._text(res["attrs"].get("kernel_seed")),
+                       "runs": [dict({k: (float(r[k]) if np.isfinite(r[k]) else None)
+                                      for k in _PER_RUN_SCALARS}, label=r["label"],
+                                     tracks=len(r["tracks"])) for r in res["runs"]]}
+    return tm.json_safe({"parameters": parameters, "files": files, "table": table})
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("behaviour", help="track the creatures of every frames file and write "
+                                         "RUN/behaviour.h5 with the behaviour table")
+    s.add_argument("run", metavar="RUN", help="run directory with frames/<name>.h5")
+    s.add_argument("--frames", nargs="+", metavar="NAME",
+                   help="frames files to read (default: every RUN/frames/<name>.h5)")
+    d = s.add_argument_group("detection")
+    d.add_argument("--sigma", type=float, default=DETECTION["sigma"],
+                   help="Gaussian blur of the ink, px (default %(default)s)")
+    d.add_argument("--threshold", type=float, default=DETECTION["threshold"],
+                   help="blurred-ink threshold in [0, 1] (default %(default)s)")
+    d.add_argument("--min-area", type=float, default=DETECTION["min_area"],
+                   help="smallest creature, px (default %(default)s)")
+    d.add_argument("--max-area", type=float, default=None,
+                   help="largest creature, px (default a quarter of the canvas)")
+    d = s.add_argument_group("linking and measures")
+    d.add_argument("--max-step", type=float, default=None,
+                   help="largest step between frames, px (default one body diameter)")
+    d.add_argument("--max-miss", type=int, default=LINKING["max_miss"],
+                   help="frames a track survives undetected (default %(default)s)")
+    d.add_argument("--lag", type=int, default=MEASURES["lag"],
+                   help="velocities over this many detections of a track (default %(default)s)")
+    d.add_argument("--bins", type=int, default=MEASURES["bins"],
+                   help="bins of g(r) over [0, min(H, W) / 2] (default %(default)s)")
+    d.add_argument("--start", type=float, default=MEASURES["start"],
+                   help="leave out the frames before this simulation time (an initial "
+                        "transient; default %(default)s)")
+    d = s.add_argument_group("behaviour rule (module docstring)")
+    for key, what in (("min_creatures", "mean count in the second half for flocking"),
+                      ("flock_polarisation", "mean polarisation in the second half"),
+                      ("flock_travel", "net body lengths travelled in the second half"),
+                      ("nn_change_threshold", "relative NN-distance change, first -> last "
+                                              "quarter"),
+                      ("count_change_threshold", "relative count drop (with a merge)"),
+                      ("merge_distance", "a vanished track's last position to a detection of "
+                                         "the next frame, in that detection's equivalent "
+                                         "diameters, for a merge")):
+        d.add_argument("--" + key.replace("_", "-"), type=float, default=RULE[key],
+                       help=f"{what} (default %(default)s)")
+    s.add_argument("--json", metavar="OUT", help="also write the numbers as JSON ('-': stdout)")
+    args = p.parse_args(argv)
+    if args.sigma < 0 or args.max_miss < 0 or args.lag < 1 or args.bins < 1:
+        p.error("--sigma and --max-miss must be >= 0, --lag and --bins >= 1")
+    detection = {"sigma": args.sigma, "threshold": args.threshold, "min_area": args.min_area,
+                 "max_area": args.max_area}
+    linking = {"max_step": args.max_step, "max_miss": args.max_miss}
+    measures = {"lag": args.lag, "bins": args.bins, "start": args.start}
+    rule = {k: getattr(args, k) for k in RULE}
+    parameters = dict(detection, **linking, **measures, **rule)
+    with contextlib.redirect_stdout(sys.stderr if args.json == "-" else sys.stdout):
+        run_dir = run_directory(args.run)
+        icon_attrs = data_attributes(run_dir)
+        results = analyse_run(run_dir, args.frames, detection, linking, measures, rule,
+                              log=print)
+        path = os.path.join(run_dir, "behaviour.h5")
+        data = behaviour_data(results, parameters, icon_attrs)
+        write_behaviour(data, path)
+        table = data["table"]
+        print(table_text(table))
+        print(f"wrote {path}")
+        if args.json:
+            tm._write_json(summary_json(results, table, parameters), args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    io.main_wrapper(main)
