@@ -1,7 +1,9 @@
 // Icons and the icon tiler. Resampling works on premultiplied colour (r a, g a, b a, a), so a
 // transparent pixel contributes nothing whatever its stored colour, and is turned back into
-// straight alpha, clamped, at the end. The tiler rotates each attempt into one scratch buffer
-// allocated per image and rejects an attempt at its first pixel that lands on covered canvas.
+// straight alpha, clamped, at the end. Rotation samples a padded premultiplied copy of the icon
+// (no bounds checks) and only the columns of each row that can reach the icon's visible pixels.
+// The tiler works in per-thread scratch buffers (no allocation after a thread's first image) and
+// tests each attempt coarse to fine, rejecting it at the first visible pixel on covered canvas.
 #include "eqflow/systems/icons.hpp"
 
 #include <fmt/core.h>
@@ -243,15 +245,29 @@ class PaddedImage {
     width_ = static_cast<long>(image.width);
     stride_ = width_ + 2 * kPad;
     pixels_.assign(static_cast<std::size_t>((height_ + 2 * kPad) * stride_ * 4), 0.0f);
+    long row_min = height_, row_max = -1, col_min = width_, col_max = -1;
     for (long row = 0; row < height_; ++row) {
       for (long col = 0; col < width_; ++col) {
         const float* in = image.at(static_cast<std::size_t>(row), static_cast<std::size_t>(col));
         float* out = &pixels_[static_cast<std::size_t>(((row + kPad) * stride_ + col + kPad) * 4)];
         for (int c = 0; c < 3; ++c) out[c] = in[c] * in[3];
         out[3] = in[3];
+        if (in[3] > 0.0f) {
+          row_min = std::min(row_min, row), row_max = std::max(row_max, row);
+          col_min = std::min(col_min, col), col_max = std::max(col_max, col);
+        }
       }
     }
+    // A sample reaches 2 pixels either side of its point: outside this box all taps are clear.
+    box_[0] = static_cast<double>(col_min) - 1.5;
+    box_[1] = static_cast<double>(col_max + 1) + 1.5;
+    box_[2] = static_cast<double>(row_min) - 1.5;
+    box_[3] = static_cast<double>(row_max + 1) + 1.5;
   }
+
+  //! The box x in [box(0), box(1)), y in [box(2), box(3)) outside which every sample is
+  //! transparent (the pixels with alpha > 0, grown by the filter's reach; empty if none).
+  double box(int i) const { return box_[i]; }
 
   //! Premultiplied bicubic sample at point (x, y) (pixel centres at + 0.5), transparent outside.
   //! Non-zero only inside the box x in [-1.5, width + 1.5), y in [-1.5, height + 1.5).
@@ -269,26 +285,28 @@ class PaddedImage {
     // Taps floor - 1 .. floor + 2, in [-3, width + 2]: inside the padded image.
     const long ix = static_cast<long>(fx) - 1 + kPad, iy = static_cast<long>(fy) - 1 + kPad;
     const float* base = &pixels_[static_cast<std::size_t>((iy * stride_ + ix) * 4)];
+    // Channel-innermost loops over 4 contiguous floats: one SIMD lane per channel.
     for (long j = 0; j < 4; ++j) {
       const float* p = base + j * stride_ * 4;
-      for (int c = 0; c < 4; ++c) {
-        out[c] += wy[j] * (wx[0] * p[c] + wx[1] * p[4 + c] + wx[2] * p[8 + c] + wx[3] * p[12 + c]);
+      float row[4];
+      for (int c = 0; c < 4; ++c) row[c] = wx[0] * p[c];
+      for (int i = 1; i < 4; ++i) {
+        for (int c = 0; c < 4; ++c) row[c] += wx[i] * p[4 * i + c];
       }
+      for (int c = 0; c < 4; ++c) out[c] += wy[j] * row[c];
     }
   }
-
-  long height() const { return height_; }
-  long width() const { return width_; }
 
  private:
   static constexpr long kPad = 3;
   long height_ = 0, width_ = 0, stride_ = 0;
-  std::vector<float> pixels_;  // (height + 2 kPad, width + 2 kPad, 4)
+  std::vector<float> pixels_;
+  double box_[4] = {0.0, 0.0, 0.0, 0.0};  // (height + 2 kPad, width + 2 kPad, 4)
 };
 
 //! The columns [first, last) of row `row` of the rotation `r` of `image` that can be non-zero:
-//! those whose source point may lie in the sampling box of PaddedImage::sample, with a column of
-//! margin for rounding. The others are transparent.
+//! those whose source point may lie in image.box(), with a column of margin for rounding. The
+//! others are transparent.
 void footprint(const Rotation& r, const PaddedImage& image, std::size_t row, std::size_t& first,
                std::size_t& last) {
   double lo = 0.0, hi = static_cast<double>(r.width);
@@ -304,8 +322,8 @@ void footprint(const Rotation& r, const PaddedImage& image, std::size_t row, std
     lo = std::max(lo, a);
     hi = std::min(hi, b);
   };
-  clip(r.cos, x0, -1.5, static_cast<double>(image.width()) + 1.5);
-  clip(r.sin, y0, -1.5, static_cast<double>(image.height()) + 1.5);
+  clip(r.cos, x0, image.box(0), image.box(1));
+  clip(r.sin, y0, image.box(2), image.box(3));
   if (!(hi > lo)) {
     first = last = 0;
     return;
@@ -472,9 +490,15 @@ std::size_t icon_canvas(const RgbaImage& icon, const IconCanvasSettings& setting
       const std::size_t top = (cy + height - r.height / 2) % height;
       const std::size_t left = (cx + width - r.width / 2) % width;
 
+      // Canvas row and column of rotated pixel (row, col): top + row < 2 H, left + col < 2 W.
+      const auto canvas_row = [&](std::size_t row) {
+        return top + row < height ? top + row : top + row - height;
+      };
+      const auto canvas_col = [&](std::size_t col) {
+        return left + col < width ? left + col : left + col - width;
+      };
       const auto lands_on_cover = [&](std::size_t row, std::size_t col, const float* px) {
-        return px[3] >= kVisibleAlpha &&
-               covered[((top + row) % height) * width + (left + col) % width] != 0;
+        return px[3] >= kVisibleAlpha && covered[canvas_row(row) * width + canvas_col(col)] != 0;
       };
       // Copies that collide share many pixels, so a coarse pass over every 4th pixel of every
       // 4th row finds most collisions at 1/16 of the cost; the fine pass rotates the whole image
@@ -504,12 +528,12 @@ std::size_t icon_canvas(const RgbaImage& icon, const IconCanvasSettings& setting
       if ((placed > 0 && coarse_collision()) || fine_collision()) continue;
 
       for (std::size_t row = 0; row < r.height; ++row) {
-        const std::size_t y = (top + row) % height;
+        const std::size_t y = canvas_row(row);
         for (std::size_t col = 0; col < r.width; ++col) {
           const float* px = &rotated[(row * r.width + col) * 4];
           const float a = px[3];
           if (a <= 0.0f) continue;
-          const std::size_t cell = y * width + (left + col) % width;
+          const std::size_t cell = y * width + canvas_col(col);
           for (int c = 0; c < 3; ++c) {
             out[c * plane + cell] = a * px[c] + (1.0f - a) * out[c * plane + cell];
           }

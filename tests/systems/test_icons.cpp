@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "eqflow/core/error.hpp"
+#include "eqflow/core/rng.hpp"
 #include "eqflow/systems/icons.hpp"
 #include "support/files.hpp"
 
@@ -376,6 +377,43 @@ TEST_F(IconCanvas, SamplesDoNotDependOnCallOrder) {
   for (std::uint64_t s = 0; s < 6; ++s) forward.push_back(canvas(icon, settings, 3, s, &placed));
   for (std::uint64_t s = 6; s-- > 0;) backward[s] = canvas(icon, settings, 3, s, &placed);
   for (std::size_t s = 0; s < 6; ++s) EXPECT_EQ(forward[s], backward[s]) << s;
+}
+
+TEST_F(IconCanvas, FirstCopyIsTheRotatedIconAtItsDrawnCentre) {
+  // The documented stream: words 0, 1, 2 of block (sample * copies + copy) * attempts + attempt
+  // give the angle and the centre; the rotated canvas' top-left pixel goes to centre - size / 2.
+  const RgbaImage icon = draw_icon("two_discs", 24);
+  IconCanvasSettings settings;
+  settings.height = 40;
+  settings.width = 48;
+  settings.copies = 1;
+  settings.attempts = 2;
+  const CounterRng rng(21, kIconPlacementStream);
+  for (std::uint64_t sample = 0; sample < 10; ++sample) {
+    std::size_t placed;
+    const auto out = canvas(icon, settings, 21, sample, &placed);
+    ASSERT_EQ(placed, 1u);
+    const auto block = rng.bits(sample * 2);
+    const double angle = 2.0 * kPi * block.v[0] / 4294967296.0;
+    const auto cy = static_cast<std::size_t>((std::uint64_t{block.v[1]} * 40) >> 32);
+    const auto cx = static_cast<std::size_t>((std::uint64_t{block.v[2]} * 48) >> 32);
+    const RgbaImage rotated = rotate_bicubic(icon, angle);
+    std::vector<float> expected(3 * 40 * 48, 1.0f);
+    for (std::size_t row = 0; row < rotated.height; ++row) {
+      for (std::size_t col = 0; col < rotated.width; ++col) {
+        const std::size_t y = (cy + 40 + row - rotated.height / 2) % 40;
+        const std::size_t x = (cx + 48 + col - rotated.width / 2) % 48;
+        const float* px = rotated.at(row, col);
+        for (int c = 0; c < 3; ++c) {
+          float& v = expected[c * 40 * 48 + y * 48 + x];
+          v = px[3] * px[c] + (1.0f - px[3]) * v;
+        }
+      }
+    }
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      ASSERT_NEAR(out[i], 2.0f * expected[i] - 1.0f, 1e-5) << "sample " << sample << " at " << i;
+    }
+  }
 }
 
 TEST_F(IconCanvas, RangeBackgroundAndAdditiveInk) {
