@@ -1,6 +1,7 @@
 # Finds eqflow's dependencies and exposes them as targets:
 #   eqflow::kokkos  Kokkos + KokkosKernels (Debian's Trilinos 3.4 build or a standalone install)
-#   MPI::MPI_CXX, eqflow::hdf5 (parallel HDF5), yaml-cpp, fmt::fmt, GTest::gtest
+#   MPI::MPI_CXX, eqflow::hdf5 (parallel HDF5), PNG::PNG (libpng, icons), yaml-cpp, fmt::fmt,
+#   GTest::gtest
 #
 # Debian's Trilinos packages export a `Kokkos::kokkos` target whose include path points at a
 # directory that does not exist, so for that install we build an INTERFACE target from the
@@ -57,6 +58,7 @@ target_include_directories(eqflow_hdf5 SYSTEM INTERFACE ${HDF5_INCLUDE_DIRS})
 target_link_libraries(eqflow_hdf5 INTERFACE ${HDF5_LIBRARIES} MPI::MPI_C)
 target_compile_definitions(eqflow_hdf5 INTERFACE ${HDF5_DEFINITIONS})
 
+find_package(PNG REQUIRED)  # icon images of the artificial-life data (io/png, libpng-dev)
 find_package(yaml-cpp REQUIRED)
 find_package(fmt REQUIRED)
 find_package(CLI11 REQUIRED)  # header-only command-line parser of eqflow_cli (libcli11-dev)
