@@ -526,9 +526,9 @@ def file_line(res):
     t, n = res["shape"][:2]
     labels = [r["label"] for r in res["runs"]]
     what = ", ".join(f"{labels.count(lab)} {lab}" for lab in LABELS if lab in labels)
-    seed = res["attrs"].get("kernel_seed")
+    seed = res["attrs"].get("kernel_index")
     return (f"{res['name']}: {n} run(s) x {t} frames{' (partial)' if res['partial'] else ''}"
-            f"{f', kernel_seed {seed}' if seed is not None else ''}: {what}")
+            f"{f', kernel_index {seed}' if seed is not None else ''}: {what}")
 
 
 # --- the behaviour table ----------------------------------------------------------------------
@@ -541,7 +541,7 @@ def _majority(labels):
 def behaviour_table(labels_per_file, attrs_per_file=None, icon=""):
     """From {name: [label per run]} (and {name: frames attributes}): {"icon", "labels",
     "groups": [{"group", "files", "runs", "counts", "fraction"}], "kernels": [{"name",
-    "kernel_seed", "runs", "counts", "majority"}], "kernel_majority": {"kernels", "counts",
+    "kernel_index", "runs", "counts", "majority"}], "kernel_majority": {"kernels", "counts",
     "fraction"} or None}."""
     attrs_per_file = attrs_per_file or {}
     groups = {}
@@ -556,8 +556,8 @@ def behaviour_table(labels_per_file, attrs_per_file=None, icon=""):
     kernels = []
     for name in groups.get("random kernels", []):
         labels = list(labels_per_file[name])
-        seed = attrs_per_file.get(name, {}).get("kernel_seed")
-        kernels.append({"name": name, "kernel_seed": None if seed is None else int(seed),
+        seed = attrs_per_file.get(name, {}).get("kernel_index")
+        kernels.append({"name": name, "kernel_index": None if seed is None else int(seed),
                         "runs": len(labels), "counts": [labels.count(lab) for lab in LABELS],
                         "majority": _majority(labels)})
     majority = None
@@ -591,10 +591,10 @@ def table_text(table):
                                         f"{m['kernels']} kernels"]
                                        + [f"{x:.2f}" for x in m["fraction"]]) + " |")
     if table["kernels"]:
-        lines += ["", "| kernel | kernel_seed | runs | " + " | ".join(LABELS) + " | majority |",
+        lines += ["", "| kernel | kernel_index | runs | " + " | ".join(LABELS) + " | majority |",
                   "|" + "---|" * (4 + len(LABELS))]
         for k in table["kernels"]:
-            seed = "" if k["kernel_seed"] is None else str(k["kernel_seed"])
+            seed = "" if k["kernel_index"] is None else str(k["kernel_index"])
             lines.append("| " + " | ".join([k["name"], seed, str(k["runs"])]
                                            + [str(c) for c in k["counts"]]
                                            + [k["majority"]]) + " |")
@@ -712,7 +712,7 @@ def write_behaviour(data, path):
                                     dtype=np.int64).reshape(-1, len(LABELS))
             ks = table["kernels"]
             tg.create_dataset("kernels", data=[k["name"] for k in ks], dtype=string)
-            tg["kernel_seed"] = np.array([-1 if k["kernel_seed"] is None else k["kernel_seed"]
+            tg["kernel_index"] = np.array([-1 if k["kernel_index"] is None else k["kernel_index"]
                                           for k in ks], dtype=np.int64)
             tg["kernel_counts"] = np.array([k["counts"] for k in ks],
                                            dtype=np.int64).reshape(-1, len(LABELS))
@@ -767,7 +767,7 @@ def summary_json(results, table, parameters):
         files[name] = {"file": res["file"], "partial": res["partial"],
                        "frames": res["shape"][0], "first_frame": res["first_frame"],
                        "analysed_frames": len(res["time"]),
-                       "kernel_seed": tm._text(res["attrs"].get("kernel_seed")),
+                       "kernel_index": tm._text(res["attrs"].get("kernel_index")),
                        "runs": [dict({k: (float(r[k]) if np.isfinite(r[k]) else None)
                                       for k in _PER_RUN_SCALARS}, label=r["label"],
                                      tracks=len(r["tracks"])) for r in res["runs"]]}

@@ -230,9 +230,9 @@ def tracks(args):
     scal = {k: float(entry[k][row]) for k in ("mean_speed", "polarisation_late", "nn_change")
             if k in entry}
     text = ", ".join(f"{k} {v:.3g}" for k, v in scal.items())
-    seed = entry.get("attrs", {}).get("frames_kernel_seed")
+    seed = entry.get("attrs", {}).get("frames_kernel_index")
     fig.suptitle(f"{flow}{' (partial)' if partial else ''}"
-                 f"{f' (kernel_seed {seed})' if seed not in (None, '') else ''}, run "
+                 f"{f' (kernel_index {seed})' if seed not in (None, '') else ''}, run "
                  f"{args.run_index}: {label}; {len(track_list)} tracks; {text}",
                  fontsize="medium")
     default = os.path.join(run_dir, "figures", f"alife_tracks_{flow}_run_{args.run_index}.png")
@@ -350,7 +350,7 @@ def table(args):
                       bbox_to_anchor=(0.5, 1.0), frameon=False)
     if kernels:
         ax = axes[1, 0]
-        knames = [k["name"] + (f" (seed {k['kernel_seed']})" if k["kernel_seed"] is not None
+        knames = [k["name"] + (f" (seed {k['kernel_index']})" if k["kernel_index"] is not None
                                else "") for k in kernels]
         fr = [[c / k["runs"] if k["runs"] else 0 for c in k["counts"]] for k in kernels]
         _stacked(ax, knames, fr, counts=[k["counts"] for k in kernels])

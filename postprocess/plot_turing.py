@@ -444,16 +444,19 @@ def animate(args):
         how = ("install Debian's ffmpeg (scripts/setup.sh does) or write a .gif"
                if writer_name == "ffmpeg" else "install python3-pil (scripts/setup.sh does)")
         raise io.EqflowError(f"matplotlib's {writer_name} writer is unavailable for {ext}: {how}")
-    channel = CHANNELS[args.channel]
     with tm.Frames(path) as fr:
         t, n, c = fr.shape[:3]
+        # Three channels (artificial life) are drawn as RGB by default, two (Turing) as v.
+        name = args.channel or ("rgb" if c == 3 else "v")
+        rgb = name == "rgb"
         if not 0 <= args.sample < n:
             raise io.EqflowError(f"{fr.path}: --sample {args.sample}, the file holds {n} samples")
-        if c <= channel:
-            raise io.EqflowError(f"{fr.path}: {c} channel(s), no channel {args.channel}")
+        if (rgb and c != 3) or (not rgb and c <= CHANNELS[name]):
+            raise io.EqflowError(f"{fr.path}: {c} channel(s), no channel {name}")
         if t == 0:
             raise io.EqflowError(f"{fr.path}: no frame recorded yet")
-        images = np.asarray(fr.frames[0:t:args.every, args.sample, channel], dtype=np.float32)
+        which = slice(None) if rgb else CHANNELS[name]
+        images = np.asarray(fr.frames[0:t:args.every, args.sample, which], dtype=np.float32)
         times = fr.times[0:t:args.every]
         flow, partial, attrs = fr.flow, fr.partial, fr.attrs
     if args.ema > 0:  # exponential moving average, weight args.ema on the old value
@@ -461,13 +464,16 @@ def animate(args):
         for i in range(1, len(smooth)):
             smooth[i] = args.ema * smooth[i - 1] + (1 - args.ema) * images[i]
         images = smooth
+    if rgb:  # (T, 3, H, W) in [-1, 1] -> (T, H, W, 3) in [0, 1]
+        images = np.clip((images.transpose(0, 2, 3, 1) + 1) / 2, 0, 1)
     vmin, vmax = _range(images)
     fig, ax = plt.subplots(figsize=(4, 4.3), constrained_layout=True)
     _bare(ax)
-    im = ax.imshow(images[0], cmap=TWO_COLOUR, vmin=vmin, vmax=vmax, interpolation="nearest")
+    im = ax.imshow(images[0], cmap=None if rgb else TWO_COLOUR, vmin=vmin, vmax=vmax,
+                   interpolation="nearest")
     extra = f", EMA {args.ema:g}" if args.ema > 0 else ""
     title = ax.set_title("", fontsize="small")
-    label = (f"{FLOW_NAMES.get(flow, flow)}, sample {args.sample}, {args.channel}{extra}"
+    label = (f"{FLOW_NAMES.get(flow, flow)}, sample {args.sample}, {name}{extra}"
              + (" (partial)" if partial else ""))
 
     def update(i):
@@ -574,7 +580,8 @@ def main(argv):
     s.add_argument("--sample", type=int, default=0, help="the sample drawn (default 0)")
     s.add_argument("--every", type=int, default=1, help="every k-th recorded frame (default 1)")
     s.add_argument("--fps", type=int, default=20, help="frames per second (default 20)")
-    s.add_argument("--channel", choices=sorted(CHANNELS), default="v")
+    s.add_argument("--channel", choices=sorted(CHANNELS) + ["rgb"], default=None,
+                   help="the channel drawn (default: rgb for 3 channels, else v)")
     s.add_argument("--ema", type=float, default=0.0,
                    help="exponential moving average, weight on the old value (0: none)")
     s.set_defaults(draw=animate)

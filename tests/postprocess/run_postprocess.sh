@@ -146,4 +146,15 @@ for out in score.h5 metrics.json figures/turing_panel.png figures/turing_losses.
   [ -s "$work/turing_out/$out" ] || fail "turing_train.sbatch: no $out"
 done
 echo "ok   jobs: turing_generate -> turing_train (stub srun)"
+alife_env=(env "PATH=$stub:$PATH" "EQFLOW=$eqflow" "DECK=$src/inputs/tests/tiny_alife.yaml"
+  "OUTPUT=$work/alife_out" "POSTPROCESS=$pp" "JOBS=$src/jobs" SLURM_JOB_ID=3 SLURM_NTASKS=1
+  SLURM_JOB_NUM_NODES=1)
+"${alife_env[@]}" bash "$src/jobs/alife.sbatch" > "$work/alife_jobs.log" 2>&1 \
+  || { cat "$work/alife_jobs.log"; fail "alife.sbatch"; }
+for out in data.h5 score.h5 frames/kernel_2.h5 behaviour.h5 behaviour.json \
+  figures/alife_samples.png figures/alife_order.png figures/alife_table.png \
+  figures/kernel_0.gif; do
+  [ -s "$work/alife_out/$out" ] || fail "alife.sbatch: no $out"
+done
+echo "ok   jobs: alife (data, score, flows, tracking, figures; stub srun)"
 echo "all post-processing checks passed"

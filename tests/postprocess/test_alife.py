@@ -342,7 +342,7 @@ def write_frames(path, stack, seed=None, flow="training_free"):
         d = f.create_dataset("frames", data=stack, chunks=(1,) + stack.shape[1:])
         d.attrs.update(dt=0.05, record_every=10, flow=flow, canvas=H, eta=0.1)
         if seed is not None:
-            d.attrs["kernel_seed"] = seed
+            d.attrs["kernel_index"] = seed
         f["frames_time"] = rate * np.arange(len(stack))
 
 
@@ -361,7 +361,7 @@ kernel1 = np.stack([label_frames["none"], label_frames["attracting"]], axis=1)
 d = writer.create_dataset("frames", shape=(0,) + kernel1.shape[1:],
                           maxshape=(None,) + kernel1.shape[1:], dtype=np.float32,
                           chunks=(1,) + kernel1.shape[1:])
-d.attrs.update(dt=0.05, record_every=10, flow="training_free", canvas=H, kernel_seed=1002)
+d.attrs.update(dt=0.05, record_every=10, flow="training_free", canvas=H, kernel_index=1002)
 tds = writer.create_dataset("frames_time", shape=(0,), maxshape=(None,), dtype=np.float64)
 writer.swmr_mode = True
 for t in range(T):
@@ -457,7 +457,7 @@ if os.path.isfile(beh):
         check(shapes_ok, "per file: count, polarisation, nn_distance, speed (N, T); mean_speed, "
                          "nn_trend, ... (N); g_r (N, 32), r; label; tracks table")
         check(int(f["kernel_1"].attrs["partial"]) == 1 and int(f["kernel_0"].attrs["partial"]) == 0
-              and int(f["kernel_0"].attrs["frames_kernel_seed"]) == 1001,
+              and int(f["kernel_0"].attrs["frames_kernel_index"]) == 1001,
               "the partial file is marked, the kernel seed kept")
         lanes = f["kernel_0/tracks"]
         sel = lanes["run"][()] == 2
@@ -470,7 +470,7 @@ if os.path.isfile(beh):
               and np.allclose(frac[0], [0.2, 0.2, 0.2, 0.4]) and np.allclose(frac[1], [1, 0, 0, 0])
               and [x.decode() for x in tab["kernel_majority"][()]] == ["flocking/repelling/none",
                                                                        "attracting/none"]
-              and tab["kernel_seed"][()].tolist() == [1001, 1002],
+              and tab["kernel_index"][()].tolist() == [1001, 1002],
               f"/table: groups {groups}, fractions {frac.round(2).tolist()}, majorities, seeds")
     with open(beh_json) as fj:
         js = json.load(fj)
