@@ -663,8 +663,9 @@ void parse_icon_data(io::YamlMapReader& r, FieldRunConfig& c) {
   read_bounded(
       r, {{"icon_size", &c.icon_size, 1}, {"copies", &c.copies, 1}, {"attempts", &c.attempts, 1}},
       {});
-  // A rotated icon spans up to sqrt(2) times its size.
-  const auto span = std::int64_t(std::ceil(double(c.icon_size) * std::sqrt(2.0)));
+  // A rotated icon's canvas (systems::icon_canvas): its diagonal and the bicubic margin.
+  const auto span =
+      std::int64_t(std::ceil(std::hypot(double(c.icon_size), double(c.icon_size)))) + 2;
   if (span > std::min(c.height, c.width)) {
     r.fail("icon_size", fmt::format("{0} x {0}: rotated it spans up to {1} x {1}, more than the "
                                     "{2} x {3} canvas",

@@ -210,8 +210,8 @@ TEST(IconDeck, BadIconSettingsAreOneLineErrors) {
   expect_error(head + "  samples: 4\n",
                {"data.icon", "required", "disc, two_discs, firefly, taiji"});
   expect_error(head + "  icon: no_such_icon.png\n",
-               {"ic.yaml:3", "data.icon", "no_such_icon.png", "taiji"});
-  expect_error(head + "  icon: disc\n  icon_size: 100\n", {"data.icon_size", "142", "128 x 128"});
+               {"gs.yaml:3", "data.icon", "no_such_icon.png", "taiji"});
+  expect_error(head + "  icon: disc\n  icon_size: 100\n", {"data.icon_size", "144", "128 x 128"});
   expect_error(head + "  icon: disc\n  copies: 0\n", {"data.copies", ">= 1"});
   expect_error(head + "  icon: disc\n  preset: maze\n", {"data.preset"});
   expect_error(head + "  icon: disc\nflows:\n  kernel: swap\n",
