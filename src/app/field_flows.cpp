@@ -578,16 +578,6 @@ Field tile(const Field& base, std::size_t k) {
   return out;
 }
 
-//! Uniform noise in [-1, 1]: element l of `out` from counter l of `rng` (a pure function of the
-//! element, so every flow of the sweep starts from the same fields).
-Field uniform_noise(std::size_t n, const nn::FieldShape& shape, const CounterRng& rng) {
-  Field out = field(n, shape, "eqflow::flows::noise_start");
-  Kokkos::parallel_for(
-      "eqflow::flows::uniform_noise", RangePolicy(0, out.size()),
-      KOKKOS_LAMBDA(const std::size_t l) { out.data()[l] = float(2.0 * rng.uniform(l) - 1.0); });
-  return out;
-}
-
 //! The kernel of a kernel flow as attributes (JSON-readable values, [o][i][dy][dx]).
 void kernel_attributes(const flow::ChannelKernel& k, io::FieldAttributes& attributes) {
   attributes["kernel_shape"] = fmt::format("[{0}, {0}, {1}, {1}]", k.channels, k.size);
@@ -679,7 +669,9 @@ void run_frames(const Context& x, const FieldRunOptions& options, FieldRunResult
     starts = "uniform noise in [-1, 1]";
     const nn::FieldShape canvas{x.shape.channels, x.shape.height * std::size_t(m.canvas),
                                 x.shape.width * std::size_t(m.canvas)};
-    x0 = uniform_noise(std::size_t(m.samples), canvas, stream(x.c, kNoiseStart));
+    // Element l from counter l: every flow of the sweep starts from the same fields.
+    x0 = field(std::size_t(m.samples), canvas, "eqflow::flows::noise_start");
+    fill_uniform(x0, stream(x.c, kNoiseStart), 0, -1.0f, 1.0f);
   }
   // Per flow: from data, the long horizon at the training size and (canvas > 1) simulation.steps
   // on the larger canvas; from noise, the horizon on the canvas. Then the sweep's kernels. Files

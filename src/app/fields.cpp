@@ -12,6 +12,7 @@
 
 #include "eqflow/app/deck.hpp"
 #include "eqflow/core/error.hpp"
+#include "eqflow/core/hash.hpp"
 #include "eqflow/core/kokkos_types.hpp"
 #include "eqflow/core/progress.hpp"
 #include "eqflow/io/field_file.hpp"
@@ -96,15 +97,10 @@ void simulate_gray_scott(systems::GrayScottSimulator<float>& simulator, const Vi
   std::memcpy(out, host.data(), count * sample_size * sizeof(float));
 }
 
-//! FNV-1a of the icon's pixels (its float bits): a changed PNG makes another data set.
+//! FNV-1a of the icon's pixels (their float bits): a changed PNG makes another data set.
 std::int64_t icon_checksum(const systems::RgbaImage& icon) {
-  std::uint64_t h = 0xCBF29CE484222325ull;
-  const auto* bytes = reinterpret_cast<const unsigned char*>(icon.pixels.data());
-  for (std::size_t i = 0; i < icon.pixels.size() * sizeof(float); ++i) {
-    h ^= bytes[i];
-    h *= 0x100000001B3ull;
-  }
-  return static_cast<std::int64_t>(h);
+  return static_cast<std::int64_t>(fnv1a(reinterpret_cast<const unsigned char*>(icon.pixels.data()),
+                                         icon.pixels.size() * sizeof(float)));
 }
 
 }  // namespace

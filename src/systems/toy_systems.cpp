@@ -10,6 +10,7 @@
 #include <string>
 
 #include "eqflow/core/error.hpp"
+#include "eqflow/core/hash.hpp"
 #include "eqflow/core/math.hpp"
 #include "eqflow/core/rk4.hpp"
 #include "eqflow/core/rng.hpp"
@@ -20,16 +21,6 @@ namespace eqflow::systems {
 namespace {
 
 constexpr double kPi = math::pi<double>;
-
-//! FNV-1a of a purpose's name: a fixed, self-documenting stream id.
-constexpr std::uint64_t stream_id(const char* name) {
-  std::uint64_t h = 0xCBF29CE484222325ull;
-  for (; *name != '\0'; ++name) {
-    h ^= static_cast<unsigned char>(*name);
-    h *= 0x100000001B3ull;
-  }
-  return h;
-}
 
 constexpr std::uint64_t kTwoPeaksNoise = stream_id("eqflow.systems.two_peaks.noise");
 constexpr std::uint64_t kRingRadius = stream_id("eqflow.systems.ring.radius");

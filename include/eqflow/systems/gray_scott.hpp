@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "eqflow/core/hash.hpp"
 #include "eqflow/core/kokkos_types.hpp"
 #include "eqflow/core/rng.hpp"
 
@@ -51,14 +52,7 @@ struct GrayScottDisc {
 };
 
 //! The random stream of the initial discs: FNV-1a of "eqflow.systems.gray_scott.discs".
-inline constexpr std::uint64_t kGrayScottDiscStream = [] {
-  std::uint64_t h = 0xCBF29CE484222325ull;
-  for (const char* c = "eqflow.systems.gray_scott.discs"; *c != '\0'; ++c) {
-    h ^= static_cast<unsigned char>(*c);
-    h *= 0x100000001B3ull;
-  }
-  return h;
-}();
+inline constexpr std::uint64_t kGrayScottDiscStream = stream_id("eqflow.systems.gray_scott.discs");
 
 //! Disc `disc` of global sample `sample`: the radius uniform over the integers [radius_min,
 //! radius_max] (as Python's random.randint), the centre uniform over the grid's cells. All three

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "eqflow/core/hash.hpp"
+
 namespace eqflow::systems {
 
 //! An RGBA image, (height, width, 4) row-major floats in [0, 1], straight (not premultiplied)
@@ -62,14 +64,7 @@ struct IconCanvasSettings {
 };
 
 //! The random stream of the placements: FNV-1a of "eqflow.systems.icons.placement".
-inline constexpr std::uint64_t kIconPlacementStream = [] {
-  std::uint64_t h = 0xCBF29CE484222325ull;
-  for (const char* c = "eqflow.systems.icons.placement"; *c != '\0'; ++c) {
-    h ^= static_cast<unsigned char>(*c);
-    h *= 0x100000001B3ull;
-  }
-  return h;
-}();
+inline constexpr std::uint64_t kIconPlacementStream = stream_id("eqflow.systems.icons.placement");
 
 //! One data image: a white periodic canvas; for each copy c < copies, up to `attempts` attempts
 //! a: an angle uniform in [0, 2 pi) and a centre (row, column) uniform over the canvas cells,
