@@ -106,6 +106,21 @@ for name in names + ["../flows/trained_0"]:
         assert np.array_equal(a[k][()], b[k][()]), f"{name}:{k} differs between 1 and 2 ranks"
 print("flows: frames, kernels, 1 rank == 2 ranks")
 PY
+# Smoothed frames (simulation.frame_ema): the same start, the average moves less per frame.
+mkdir -p "$work/ema"
+cp "$work/two/data.h5" "$work/two/score.h5" "$work/ema/"
+launch ema 1 run "$deck" --set output="$work/ema" --set simulation.frame_ema=0.9 \
+  --set simulation.kernels=0 --set flows.experiments=0
+/usr/bin/python3 - "$work/two/frames/training_free.h5" "$work/ema/frames/training_free.h5" <<'PY' || status=1
+import sys, h5py, numpy as np
+plain, ema = (h5py.File(p, "r")["frames"] for p in sys.argv[1:])
+assert "exponential average" in ema.attrs["content"] and ema.attrs["frame_ema"] == 0.9
+a, b = plain[()], ema[()]
+assert a.shape == b.shape and np.array_equal(a[0], b[0]), "frame 0 is the start's estimate"
+step = lambda x: np.abs(np.diff(x, axis=0)).mean()
+assert step(b) < 0.7 * step(a), (step(a), step(b))
+print("frame_ema: smoothed frames", step(a), step(b))
+PY
 launch rerun 2 run "$deck" --set output="$work/two"
 grep -q "frames: " "$work/rerun.log" && fail "rerun rewrote frames"
 grep -q "score: .* is complete for this deck" "$work/rerun.log" || fail "rerun did not reuse"
