@@ -19,19 +19,73 @@ The steps (all on the torus: rows mod H, columns mod W):
    is from white (+1). Every icon colour shows: blue, red, black 1.0; yellow (1, 1, 0 in
    [0, 1] RGB) 1.0, the firefly's yellow-green (0.6, 0.8, 0.2) 0.8, mid grey 0.5; white 0.
    (A channel mean would give yellow only 1/3.) Non-finite values count as white.
-2. detect: Gaussian blur of the ink (scipy.ndimage.gaussian_filter, mode "wrap", sigma px),
-   threshold, scipy.ndimage.label (8-connectivity), then the components that touch across the
-   top/bottom or left/right edge (8-neighbours, corners included) are joined (a graph of label
-   pairs, scipy.sparse.csgraph.connected_components), areas outside [min_area, max_area] are
-   dropped, and the centroid is the circular mean per axis (weights: blurred ink minus the
-   threshold), so a blob split by an edge into 2 or 4 pieces is one creature at the right place.
+2. detect (detect_stack; all frames of a block at once):
+   a. mask: Gaussian blur of the ink (scipy.ndimage.gaussian_filter, mode "wrap", sigma px),
+      threshold, scipy.ndimage.label (8-connectivity), then the components that touch across
+      the top/bottom or left/right edge (8-neighbours, corners included) are joined (a graph
+      of label pairs, scipy.sparse.csgraph.connected_components): periodic components.
+   b. split of touching creatures (off with neck 0). The blur and the low threshold fill the
+      gap where two creatures touch, so a row of touching discs is one component; it is cut
+      at its narrow necks:
+      - core: the ink blurred by min(sigma, 1) px, above half the largest value of its
+        component, on the mask (the creatures' half-maximum outline, which keeps the pinch
+        where two discs touch);
+      - its distance transform on the torus (scipy.ndimage.distance_transform_edt of each
+        frame wrap-padded by 1.5 radius + 2 px, cropped);
+      - markers: the pixels equal to the maximum of the distance over a (2 q + 1)^2 window,
+        q = ceil(radius / 2) (scipy.ndimage.maximum_filter, mode "wrap"), one marker per
+        8-connected plateau of them (its mean position), value p = that distance (the
+        inscribed radius there);
+      - two markers of one component no farther apart than p1 + p2 + 2 px are the same
+        creature when the distance transform along the straight (minimum-image) segment
+        between them, sampled every half pixel with bilinear interpolation, stays at or above
+        neck [0.8] x min(p1, p2): no neck between them. Ridge maxima of one elongated creature
+        (the 2:1 ellipse of the tests, semi-minor axis 3-6 px: ratio >= 0.85) and any two
+        maxima closer than 2 (1 - neck) min(p) (the distance is 1-Lipschitz) are joined;
+        touching discs are not (the line crosses their contact: ratio 0.4-0.7 for discs of
+        radius 5-8 px in the tests; most touching discs of the real disc frames have
+        separate cores, no pair to test; two ideal overlapping discs of radius r at distance
+        D give sqrt(1 - (D / 2r)^2), below 0.8 from D = 1.2 r on). The groups are the
+        connected components of that graph;
+      - a component with markers of two or more groups is divided: every pixel goes to the
+        group of its nearest marker in the power distance |x - m|^2 - p^2 (minimum image),
+        whose border between two touching discs is the line through their contact. A
+        component with one group (or no marker) stays whole, whatever its size or shape,
+        so the periodic joins of (a) are kept.
+      radius: the expected creature radius (px), --radius, default estimated per frames file
+      (estimate_radius: the median over the periodic components of up to 16 frames spread
+      over the analysed ones of their largest distance to the background, i.e. the
+      inscribed radius, which touching creatures keep). It sets q and the padding, and for
+      radius >= 10 px the core is block-averaged by the largest divisor b of gcd(H, W) with
+      b <= radius / 5 before the distance transform, so the split always sees creatures of
+      5-10 px radius (and costs 1 / b^2). Limits: creatures of radius below about 5 px that
+      touch can stay one (pixel steps of the distance transform; the firefly stays one), and
+      a compact cluster of three or more mutually touching discs (a triangle) is one: its
+      blur-filled centre is the highest point of the distance, not a neck. The two_discs
+      icon (a blue and a red disc touching) is two creatures here: --neck 0 keeps it one.
+   c. creatures: areas outside [min_area, max_area] are dropped, and the centroid is the
+      circular mean per axis of the creature's pixels (weights: the unblurred ink minus the
+      threshold, at least 0, plus 1e-6; the blurred ink would pull a creature towards a
+      touching neighbour), so a blob split by an edge into 2 or 4 pieces is one creature at
+      the right place.
 3. link: frame to frame by optimal assignment (scipy.optimize.linear_sum_assignment) on
    minimum-image distances; a pair farther than max_step px (times the frames since the
    track's last detection) is not allowed; a track not matched stays alive up to max_miss
    frames (matched later against its last position), then ends; unmatched detections start
    tracks. Trajectories are unwrapped by summing minimum-image increments.
 4. behaviour per run (one sample n of one frames file), time = /frames_time; the frames
-   before time `start` (default 0: none) are left out of everything (an initial transient):
+   before time `start` are left out of everything (an initial transient). Default (start
+   None, "auto"): the formation of the creatures from noise is left out: at least the first
+   10% of the recorded time span (START_FRACTION), and then, if the count is still jumping
+   there, the frames up to the latest of the runs' settled frames (settled_frame: the first
+   frame, within the first half, from which 4 successive frame-to-frame count changes are
+   all at most max(2, count / 4) between counts > 0; a count that never settles keeps the
+   10% start) and one frame more (the last noisy frame can hold a noise blob in place of a
+   creature, the same count). The real disc
+   runs form their discs in about the first 10% (time 4-5 of 50); a file still being
+   written (.partial) has a shorter span, where the settled count does the work. --start T
+   (0: every frame) overrides it; the start used is in behaviour.h5 (attributes
+   first_frame, start of each file):
    - count(t): detections per frame; body = equivalent diameter 2 sqrt(median area / pi) (px).
    - velocity: per track, (u_i - u_{i-lag}) / (time_i - time_{i-lag}) between its detections i
      and i - lag (u unwrapped, px per unit simulation time), put at the frame of i;
@@ -45,8 +99,9 @@ The steps (all on the torus: rows mod H, columns mod W):
      for count.
    - merges: tracks that end before the last max_miss + 1 frames with a detection of the next
      frame within merge_distance times that detection's equivalent diameter of their last
-     position (blobs that touch become one bigger detection; a creature that fades far from
-     the others is no merge, one that fades next to another counts as one).
+     position (creatures that fuse, overlap past the neck rule of step 2 or pack into a
+     compact cluster become one bigger detection; a creature that fades far from the others
+     is no merge, one that fades next to another counts as one).
    - late window = the second half of the frames (index >= T // 2): polarisation_late = mean
      polarisation(t) there; count_late = mean count there; drift_speed = sum over tracks of
      |net unwrapped displacement| over the window / sum of their durations in it (px per unit
@@ -69,19 +124,22 @@ Few creatures make polarisation weak evidence: K creatures drifting in independe
 random directions reach a polarisation >= 0.6 with probability 0.59 (K = 2), 0.37 (3), 0.25
 (4), 0.16 (5), 0.05 (8), so "flocking" with count_late below about 5 is a weak label; raise
 --min-creatures for a stricter table (the count is in behaviour.h5).
-The defaults were tuned on synthetic movies only (tests/postprocess/test_alife.py: discs of
-radius 4 px and one ellipse in the icon colours on 128 x 128, blurred, with noise, 5-8
-creatures, 40 frames, about 1-2 px per frame), not on eqflow's flows: check them against the
-tracks figures (plot_alife.py tracks) before trusting a table.
+The defaults were tuned on synthetic movies (tests/postprocess/test_alife.py: discs of
+radius 4-6 px and ellipses in the icon colours on 64 x 64 and 128 x 128, blurred, with noise,
+5-8 creatures, 40 frames, about 1-2 px per frame); the split and the automatic start were
+checked on one real run (alife_quick_disc: 64 x 64 frames, 12 px blue discs, rows of
+touching discs, 101 frames), the rule's thresholds were not: check them against the tracks
+figures (plot_alife.py tracks) before trusting a table.
 
 The behaviour table: per flow group (every kernel_* file together as "random kernels",
 training_free, trained, any other file by its name) the fraction of runs with each label; for
 the random kernels also the fraction of kernels whose majority label is each one, and the
 majority per kernel (ties written "a/b").
 
-Library: ink, detect, detect_stack, link, periodic_delta, behaviour, label_run, pair_correlation,
-analyse_file, analyse_run, behaviour_data, write_behaviour, read_behaviour, tracks_from_table,
-behaviour_table, table_text.
+Library: ink, detect, detect_stack, estimate_radius, periodic_edt, link, periodic_delta,
+behaviour, label_run, pair_correlation, start_time, settled_frame, analyse_file, analyse_run,
+behaviour_data, write_behaviour, read_behaviour, tracks_from_table, behaviour_table,
+table_text.
 """
 import argparse
 import contextlib
@@ -102,9 +160,12 @@ import turing_metrics as tm  # noqa: E402
 
 SCHEMA = "eqflow.alife_behaviour"
 LABELS = ("flocking", "attracting", "repelling", "none")
-DETECTION = {"sigma": 2.0, "threshold": 0.3, "min_area": 12, "max_area": None}
+DETECTION = {"sigma": 2.0, "threshold": 0.3, "min_area": 12, "max_area": None,
+             "radius": None, "neck": 0.8}
 LINKING = {"max_step": None, "max_miss": 2}
-MEASURES = {"lag": 1, "bins": 32, "start": 0.0}
+MEASURES = {"lag": 1, "bins": 32, "start": None}
+START_FRACTION = 0.1  # start None: leave out at least the first 10% of the recorded time
+SETTLE_FRAMES = 5  # ... and the frames before every run's count has settled for this many
 RULE = {"min_creatures": 2.0, "flock_polarisation": 0.6, "flock_travel": 1.0,
         "nn_change_threshold": 0.2, "count_change_threshold": 0.2, "merge_distance": 1.0}
 _IN_PLANE = np.zeros((3, 3, 3), dtype=bool)
@@ -136,29 +197,48 @@ def ink(frame):
     return out
 
 
-def detect_stack(inks, sigma=DETECTION["sigma"], threshold=DETECTION["threshold"],
-                 min_area=DETECTION["min_area"], max_area=DETECTION["max_area"]):
-    """Blobs of every frame of a stack of ink images (F, H, W) (or one (H, W)): a list of F
-    (positions (K, 2) float64 (row, col) in [0, H) x [0, W), areas (K,) int64 px). See the
-    module docstring (step 2); max_area None = H W / 4. All frames at once: one blur, one
-    labelling (no connection across frames), one graph for the periodic joins."""
-    stack = np.asarray(inks, dtype=np.float32)
-    if stack.ndim == 2:
-        stack = stack[None]
-    if stack.ndim != 3:
-        raise ValueError(f"detect_stack: expected (F, H, W) or (H, W) ink, got {stack.shape}")
-    frames, h, w = stack.shape
-    if max_area is None:
-        max_area = h * w / 4
+def _pad_of(radius, h, w):
+    """Wrap padding (px) of the periodic distance transform for creatures of inscribed radius
+    `radius`: 1.5 radius + 2 (distances exact up to there), at least 4, at most half the
+    canvas."""
+    return int(max(4, min(np.ceil(1.5 * radius) + 2, h // 2, w // 2)))
+
+
+def periodic_edt(mask, pad):
+    """Euclidean distance (float32) of every pixel of the stack `mask` (F, H, W) to the nearest
+    pixel off the mask in its own frame, on the torus: scipy.ndimage.distance_transform_edt of
+    each frame wrap-padded by `pad` px, cropped; exact up to `pad` px, larger values clamped to
+    `pad` (a frame entirely on the mask is `pad` everywhere)."""
+    frames, h, w = mask.shape
+    pad = int(max(1, min(pad, h, w)))
+    out = np.zeros(mask.shape, dtype=np.float32)
+    for f in range(frames):
+        m = mask[f]
+        if m.all():
+            out[f] = pad
+        elif m.any():
+            out[f] = ndimage.distance_transform_edt(np.pad(m, pad, mode="wrap"))[
+                pad:pad + h, pad:pad + w]
+    np.minimum(out, pad, out=out)
+    return out
+
+
+def _mask_and_components(stack, sigma, threshold):
+    """Blur, threshold and periodic connected components of an ink stack (F, H, W): (stack
+    with non-finite values 0, mask, labels (the mask's plain labels), label_cid
+    (component id of every label; 0 = none), component id per mask pixel in np.nonzero(mask)
+    order, (frame, row, col) of those pixels, number of component ids)."""
     if not np.isfinite(stack).all():
         stack = np.where(np.isfinite(stack), stack, np.float32(0.0))
     blurred = (ndimage.gaussian_filter(stack, sigma=(0, sigma, sigma), mode="wrap")
                if sigma > 0 else stack)
     mask = blurred > threshold
+    del blurred
     labels, n = ndimage.label(mask, structure=_IN_PLANE)
-    empty = [(np.zeros((0, 2)), np.zeros(0, dtype=np.int64)) for _ in range(frames)]
+    fi, ri, ci = np.nonzero(mask)
     if n == 0:
-        return empty
+        return (stack, mask, labels, np.zeros(1, dtype=np.int64),
+                np.zeros(0, dtype=np.int64), (fi, ri, ci), 1)
     # Labels touching across the edges: (0, c) ~ (H-1, c + o), (r, 0) ~ (r + o, W-1), o = -1..1.
     pairs = []
     for off in (-1, 0, 1):
@@ -169,20 +249,100 @@ def detect_stack(inks, sigma=DETECTION["sigma"], threshold=DETECTION["threshold"
     pairs = np.concatenate(pairs, axis=1)
     graph = coo_matrix((np.ones(pairs.shape[1]), (pairs[0], pairs[1])), shape=(n + 1, n + 1))
     count, component = connected_components(graph, directed=False)
-    fi, ri, ci = np.nonzero(mask)
-    cid = component[labels[fi, ri, ci]]
-    weight = (blurred[fi, ri, ci] - threshold).astype(np.float64)
+    # renumber so that 0 is the background node (label 0) and components are 1..count-1
+    order = np.empty(count, dtype=np.int64)
+    order[component[0]] = 0
+    rest = np.setdiff1d(np.arange(count), [component[0]])
+    order[rest] = np.arange(1, count)
+    label_cid = order[component]
+    cid = label_cid[labels[fi, ri, ci]]
+    return stack, mask, labels, label_cid, cid, (fi, ri, ci), count
+
+
+def estimate_radius(inks, sigma=DETECTION["sigma"], threshold=DETECTION["threshold"],
+                    min_area=DETECTION["min_area"], max_frames=16):
+    """The expected creature radius (px) of an ink stack (F, H, W): the median over its
+    connected components of at least min_area px (periodic, before any split) of the
+    component's largest distance to the background (its inscribed radius; touching creatures
+    share one component but keep their own radius). At most `max_frames` frames, evenly
+    spaced, are used. NaN without a component."""
+    stack = np.asarray(inks, dtype=np.float32)
+    if stack.ndim == 2:
+        stack = stack[None]
+    frames, h, w = stack.shape
+    if frames > max_frames:
+        stack = stack[np.unique(np.linspace(0, frames - 1, max_frames).round().astype(int))]
+    _, mask, _, _, cid, (fi, ri, ci), count = _mask_and_components(stack, sigma, threshold)
+    if cid.size == 0:
+        return np.nan
+    edt = periodic_edt(mask, max(8, min(h, w) // 4))
     area = np.bincount(cid, minlength=count)
-    frame_of = np.zeros(count, dtype=np.int64)
-    frame_of[cid] = fi
+    peak = np.zeros(count)
+    np.maximum.at(peak, cid, edt[fi, ri, ci])
+    ok = (area >= max(1, min_area)) & (np.arange(count) > 0)
+    return float(np.median(peak[ok])) if ok.any() else np.nan
+
+
+def _pairs_within(group):
+    """All index pairs (i < j) of consecutive runs of equal `group` values (sorted): arrays
+    (I, J)."""
+    n = len(group)
+    if n < 2:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    idx = np.arange(n)
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    ends = np.r_[starts[1:], n]
+    run_end = np.repeat(ends, ends - starts)
+    counts = run_end - idx - 1
+    total = int(counts.sum())
+    first = np.repeat(idx, counts)
+    offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return first, first + 1 + offset
+
+
+def detect_stack(inks, sigma=DETECTION["sigma"], threshold=DETECTION["threshold"],
+                 min_area=DETECTION["min_area"], max_area=DETECTION["max_area"],
+                 radius=DETECTION["radius"], neck=DETECTION["neck"]):
+    """Creatures of every frame of a stack of ink images (F, H, W) (or one (H, W)): a list of F
+    (positions (K, 2) float64 (row, col) in [0, H) x [0, W), areas (K,) int64 px). See the
+    module docstring (step 2): blur, threshold, periodic components, touching creatures split
+    at the narrow necks of the periodic distance transform. radius None = estimate_radius of
+    the stack; max_area None = H W / 4; neck 0 = no split. All frames at once (one blur, one
+    labelling, one graph for the periodic joins, vectorised peaks, necks and assignment; the
+    distance transform frame by frame)."""
+    stack = np.asarray(inks, dtype=np.float32)
+    if stack.ndim == 2:
+        stack = stack[None]
+    if stack.ndim != 3:
+        raise ValueError(f"detect_stack: expected (F, H, W) or (H, W) ink, got {stack.shape}")
+    frames, h, w = stack.shape
+    if max_area is None:
+        max_area = h * w / 4
+    if radius is None:
+        radius = estimate_radius(stack, sigma, threshold, min_area)
+    stack, mask, labels, label_cid, cid, (fi, ri, ci), count = _mask_and_components(
+        stack, sigma, threshold)
+    if cid.size == 0:
+        return [(np.zeros((0, 2)), np.zeros(0, dtype=np.int64)) for _ in range(frames)]
+    creature = cid
+    n_creatures = count
+    if neck > 0 and np.isfinite(radius) and radius > 0:
+        creature, n_creatures = _split(stack, mask, labels, label_cid, cid, (fi, ri, ci),
+                                       count, radius, neck, sigma)
+    del labels
+    # centroid weights: the unblurred ink above the threshold (the blur would pull a
+    # creature's centroid towards a touching neighbour), plus 1e-6 (never all zero)
+    weight = np.maximum(stack[fi, ri, ci] - threshold, 0.0).astype(np.float64) + 1e-6
+    area = np.bincount(creature, minlength=n_creatures)
+    frame_of = np.zeros(n_creatures, dtype=np.int64)
+    frame_of[creature] = fi
     centre = []
     for coord, size in ((ri, h), (ci, w)):
         angle = coord * (2 * np.pi / size)
-        c = np.bincount(cid, weights=weight * np.cos(angle), minlength=count)
-        s = np.bincount(cid, weights=weight * np.sin(angle), minlength=count)
+        c = np.bincount(creature, weights=weight * np.cos(angle), minlength=n_creatures)
+        s = np.bincount(creature, weights=weight * np.sin(angle), minlength=n_creatures)
         centre.append((np.arctan2(s, c) * (size / (2 * np.pi))) % size)
     keep = (area > 0) & (area >= min_area) & (area <= max_area)
-    keep[component[0]] = False  # the background node (no pixel of the mask)
     idx = np.nonzero(keep)[0]
     idx = idx[np.argsort(frame_of[idx], kind="stable")]
     pos = np.stack([centre[0][idx], centre[1][idx]], axis=1)
@@ -191,10 +351,149 @@ def detect_stack(inks, sigma=DETECTION["sigma"], threshold=DETECTION["threshold"
             for t in range(frames)]
 
 
+def _scale_of(radius, h, w):
+    """The block size (px) at which touching creatures are separated: the largest divisor of
+    gcd(H, W) at most radius / 5 (1 below a radius of 10 px), so that the split sees creatures
+    of 5-10 px radius whatever their size (and costs 1 / block^2 of the full resolution)."""
+    g = int(np.gcd(int(h), int(w)))
+    return max([d for d in range(1, g + 1) if g % d == 0 and d <= radius / 5] or [1])
+
+
+def _split(stack, mask, labels, label_cid, cid, pixels, count, radius, neck, sigma,
+           chunk=1 << 22):
+    """Creature id per mask pixel (and the number of ids) from the periodic components `cid`
+    of the detection mask; the module docstring (step 2) describes the split."""
+    fi, ri, ci = pixels
+    frames, h, w = mask.shape
+    # the core: the ink (blurred by at most 1 px) above half the largest of its component, on
+    # the mask; its outline is the creatures' half-maximum edge, which keeps narrow necks
+    fine_sigma = min(sigma, 1.0)
+    fine = (ndimage.gaussian_filter(stack, sigma=(0, fine_sigma, fine_sigma), mode="wrap",
+                                    truncate=3.0) if fine_sigma > 0 else stack)
+    value = fine[fi, ri, ci]
+    del fine
+    order = np.argsort(cid, kind="stable")  # the largest value per component
+    starts = np.flatnonzero(np.r_[True, cid[order][1:] != cid[order][:-1]])
+    top = np.zeros(count, dtype=np.float32)
+    top[cid[order][starts]] = np.maximum.reduceat(value[order], starts)
+    del order
+    core = np.zeros(mask.shape, dtype=bool)
+    core[fi, ri, ci] = value > 0.5 * top[cid]
+    del value
+    k = _scale_of(radius, h, w)
+    if k > 1:  # block means: the same steps on creatures of radius / k px
+        sh, sw = h // k, w // k
+        core = core.reshape(frames, sh, k, sw, k).mean(axis=(2, 4)) >= 0.5
+    else:
+        sh, sw = h, w
+    r_low = radius / k
+    edt = periodic_edt(core, _pad_of(r_low, sh, sw))
+    q = int(np.ceil(r_low / 2))
+    local_max = ndimage.maximum_filter(edt, size=(1, 2 * q + 1, 2 * q + 1), mode="wrap")
+    peaks = core & (edt >= local_max)
+    del local_max, core
+    plabels, n_peaks = ndimage.label(peaks, structure=_IN_PLANE)
+    if n_peaks < 2:
+        return cid, count
+    pf, pr, pc = np.nonzero(plabels)
+    pl = plabels[pf, pr, pc] - 1
+    del plabels, peaks
+    npix = np.bincount(pl, minlength=n_peaks).astype(np.float64)
+    m_row = np.bincount(pl, weights=pr, minlength=n_peaks) / npix  # a plateau of one frame,
+    m_col = np.bincount(pl, weights=pc, minlength=n_peaks) / npix  # not cut by an edge
+    m_frame = np.zeros(n_peaks, dtype=np.int64)
+    m_frame[pl] = pf
+    m_value = np.zeros(n_peaks)
+    m_value[pl] = edt[pf, pr, pc]
+    # full-resolution centre (a block's centre) and its component; markers off the mask dropped
+    full_row, full_col = m_row * k + (k - 1) / 2, m_col * k + (k - 1) / 2
+    m_comp = label_cid[labels[m_frame, np.rint(full_row).astype(np.int64) % h,
+                              np.rint(full_col).astype(np.int64) % w]]
+    on = np.flatnonzero(m_comp > 0)
+    m_row, m_col, m_frame, m_value, m_comp = (m_row[on], m_col[on], m_frame[on], m_value[on],
+                                              m_comp[on])
+    full_row, full_col = full_row[on], full_col[on]
+    n_peaks = on.size
+    # marker pairs within a component, near enough to touch: the narrowest point between them
+    order = np.argsort(m_comp, kind="stable")
+    a, b = _pairs_within(m_comp[order])
+    a, b = order[a], order[b]
+    low_size = np.array([sh, sw], dtype=np.float64)
+    delta = periodic_delta(np.stack([m_row[b] - m_row[a], m_col[b] - m_col[a]], axis=1),
+                           low_size)
+    dist = np.hypot(delta[:, 0], delta[:, 1])
+    near = dist <= m_value[a] + m_value[b] + 2
+    a, b, delta, dist = a[near], b[near], delta[near], dist[near]
+    joined = np.zeros(0, dtype=bool)
+    if a.size:
+        steps = int(np.ceil(2 * dist.max())) + 2
+        t = np.linspace(0.0, 1.0, steps)
+        lowest = np.full(a.size, np.inf)
+        step = max(1, chunk // steps)
+        for lo in range(0, a.size, step):
+            sl = slice(lo, lo + step)
+            rr = m_row[a[sl], None] + t * delta[sl, 0, None]
+            cc = m_col[a[sl], None] + t * delta[sl, 1, None]
+            r0, c0 = np.floor(rr), np.floor(cc)
+            fr, fc = rr - r0, cc - c0
+            r0 = r0.astype(np.int64) % sh
+            c0 = c0.astype(np.int64) % sw
+            r1, c1 = (r0 + 1) % sh, (c0 + 1) % sw
+            ff = m_frame[a[sl], None]
+            val = ((1 - fr) * ((1 - fc) * edt[ff, r0, c0] + fc * edt[ff, r0, c1])
+                   + fr * ((1 - fc) * edt[ff, r1, c0] + fc * edt[ff, r1, c1]))
+            lowest[sl] = val.min(axis=1)
+        joined = lowest >= neck * np.minimum(m_value[a], m_value[b])
+    del edt
+    graph = coo_matrix((np.ones(int(joined.sum())), (a[joined], b[joined])),
+                       shape=(n_peaks, n_peaks))
+    n_groups, group = connected_components(graph, directed=False)
+    # components with markers of more than one creature are split
+    comp_group = np.unique(np.stack([m_comp, group], axis=1), axis=0)
+    split_comp = np.bincount(comp_group[:, 0], minlength=count) >= 2
+    if not split_comp.any():
+        return cid, count
+    sel = np.flatnonzero(split_comp[cid])
+    mk = np.flatnonzero(split_comp[m_comp])
+    mk = mk[np.argsort(m_comp[mk], kind="stable")]
+    # every pixel of a split component to its nearest marker of that component in the power
+    # distance, at full resolution; components grouped by their number of markers n, so that
+    # each group is one (pixels, n) array
+    comps, first, n_of = np.unique(m_comp[mk], return_index=True, return_counts=True)
+    row_of = np.full(count, -1, dtype=np.int64)
+    row_of[comps] = np.arange(comps.size)
+    m_r2 = ((m_value * k) ** 2).astype(np.float32)
+    f_row, f_col = full_row.astype(np.float32), full_col.astype(np.float32)
+    nearest = np.empty(sel.size, dtype=np.int64)
+    pixel_row = row_of[cid[sel]]
+    for n in np.unique(n_of):
+        rows = np.flatnonzero(n_of == n)
+        table = mk[first[rows, None] + np.arange(n)]  # (components, n) marker indices
+        where = np.full(comps.size, -1, dtype=np.int64)
+        where[rows] = np.arange(rows.size)
+        pix = np.flatnonzero(where[pixel_row] >= 0)
+        step = max(1, chunk // int(n))
+        for lo in range(0, pix.size, step):
+            ps = pix[lo:lo + step]
+            m = table[where[pixel_row[ps]]]  # (pixels, n)
+            p = sel[ps, None]
+            dr = f_row[m] - ri[p]
+            dr -= h * np.rint(dr / h)
+            dc = f_col[m] - ci[p]
+            dc -= w * np.rint(dc / w)
+            power = dr * dr + dc * dc - m_r2[m]
+            nearest[ps] = m[np.arange(ps.size), np.argmin(power, axis=1)]
+    creature = cid.copy()
+    creature[sel] = count + group[nearest]
+    return creature, count + n_groups
+
+
 def detect(ink_image, sigma=DETECTION["sigma"], threshold=DETECTION["threshold"],
-           min_area=DETECTION["min_area"], max_area=DETECTION["max_area"]):
+           min_area=DETECTION["min_area"], max_area=DETECTION["max_area"],
+           radius=DETECTION["radius"], neck=DETECTION["neck"]):
     """One ink image (H, W) -> (positions (K, 2) (row, col), areas (K,)); see detect_stack."""
-    return detect_stack(np.asarray(ink_image)[None], sigma, threshold, min_area, max_area)[0]
+    return detect_stack(np.asarray(ink_image)[None], sigma, threshold, min_area, max_area,
+                        radius, neck)[0]
 
 
 # --- linking ----------------------------------------------------------------------------------
@@ -427,11 +726,43 @@ def ordered_names(names):
     return kernels + fixed + rest
 
 
+def start_time(times, start=None):
+    """The first time analysed: `start`, or with None the first START_FRACTION (10%) of the
+    recorded time span left out, times[0] + 0.1 (times[-1] - times[0]) (settled_frame may
+    leave out more)."""
+    times = np.asarray(times, dtype=np.float64)
+    if start is not None:
+        return float(start)
+    if times.size == 0:
+        return 0.0
+    return float(times[0] + START_FRACTION * (times[-1] - times[0]))
+
+
+def settled_frame(count, window=SETTLE_FRAMES):
+    """The first index f of a count series (T,) from which the next `window` - 1 frame-to-frame
+    changes are all at most max(2, count / 4) between counts > 0 (creatures there, no jump of
+    their formation from noise), searched over the first half; 0 when there is none there (a
+    count that never settles is kept whole)."""
+    c = np.asarray(count, dtype=np.float64)
+    if c.size < 2:
+        return 0
+    calm = ((np.abs(np.diff(c)) <= np.maximum(2.0, c[:-1] / 4)) & (c[:-1] > 0) & (c[1:] > 0))
+    steps = max(1, min(window - 1, calm.size))
+    run = np.convolve(calm.astype(np.int64), np.ones(steps, dtype=np.int64), "valid")
+    ok = np.flatnonzero(run[:max(1, c.size // 2)] == steps)
+    return int(ok[0]) if ok.size else 0
+
+
 def analyse_file(path, detection=None, linking=None, measures=None, rule=None, runs=None):
     """Every run (or those in `runs`) of one frames file, from its first frame at a time >=
-    measures["start"] (an initial transient left out): {"name", "file", "partial", "attrs",
-    "shape" (T, N, C, H, W) of the file, "first_frame", "time" (of the frames analysed), "runs":
-    [behaviour dict per run], "nonfinite"}."""
+    measures["start"] (an initial transient left out); start None: from the first 10% of the
+    recorded time (start_time), then on from the latest settled_frame of the runs' counts (the
+    formation of the creatures from noise left out): {"name", "file", "partial", "attrs",
+    "shape" (T, N, C, H, W) of the file, "first_frame", "start" (the time of the first frame
+    analysed), "time" (of the frames analysed), "radius" (the
+    creature radius used by the detection: detection["radius"], or None estimated once for the
+    file from at most 16 frames spread over the analysed ones, every run), "runs": [behaviour
+    dict per run], "nonfinite"}."""
     det = dict(DETECTION, **(detection or {}))
     lnk = dict(LINKING, **(linking or {}))
     mea = dict(MEASURES, **(measures or {}))
@@ -445,11 +776,18 @@ def analyse_file(path, detection=None, linking=None, measures=None, rule=None, r
             if not 0 <= k < n:
                 raise io.EqflowError(f"{fr.path}: run {k}, the file holds {n} runs")
         all_times = np.asarray(fr.times, dtype=np.float64)
-        first = int(np.searchsorted(all_times, mea["start"] - 1e-12 * abs(mea["start"]),
-                                    side="left"))
+        start = start_time(all_times, mea["start"])
+        first = int(np.searchsorted(all_times, start - 1e-12 * abs(start), side="left"))
         if first >= t_count:
-            raise io.EqflowError(f"{fr.path}: no frame at a time >= {mea['start']:g} (the last "
+            raise io.EqflowError(f"{fr.path}: no frame at a time >= {start:g} (the last "
                                  f"recorded is at {all_times[-1]:g})")
+        if det["radius"] is None:
+            sample = np.unique(np.linspace(first, t_count - 1, 16).round().astype(int))
+            x = np.asarray(fr.frames[sample], dtype=np.float32)[:, chosen]
+            det["radius"] = estimate_radius(ink(x).reshape(-1, h, w), det["sigma"],
+                                            det["threshold"], det["min_area"],
+                                            max_frames=len(sample) * len(chosen))
+            del x
         per = [[] for _ in chosen]
         nonfinite = 0
         block = max(1, _BLOCK_BYTES // max(1, n * c * h * w * 4))
@@ -466,10 +804,17 @@ def analyse_file(path, detection=None, linking=None, measures=None, rule=None, r
             found = detect_stack(inks.transpose(1, 0, 2, 3).reshape(-1, h, w), **det)
             for i in range(len(chosen)):
                 per[i].extend(found[i * (t1 - t0):(i + 1) * (t1 - t0)])
+        if mea["start"] is None and per:
+            skip = max(settled_frame([len(d[0]) for d in p]) for p in per)
+            skip = min(skip + 1, len(per[0]) - 1) if skip > 0 else 0  # and one frame more
+            per = [p[skip:] for p in per]
+            first += skip
         times = all_times[first:]
         info = {"file": os.path.abspath(fr.path), "partial": fr.partial, "attrs": fr.attrs,
-                "shape": (t_count, n, c, h, w), "first_frame": first, "time": times,
-                "run_index": chosen, "nonfinite": nonfinite}
+                "shape": (t_count, n, c, h, w), "first_frame": first,
+                "start": float(all_times[first]),
+                "radius": det["radius"], "time": times, "run_index": chosen,
+                "nonfinite": nonfinite}
     name = os.path.basename(info["file"])
     name = name[:-len(".h5.partial")] if name.endswith(".h5.partial") else name[:-len(".h5")]
     info["name"] = name
@@ -650,6 +995,8 @@ def file_entry(res):
     t, n, c, h, w = res["shape"]
     e["attrs"] = {"file": res["file"], "partial": int(res["partial"]), "frames": t,
                   "first_frame": int(res.get("first_frame", 0)), "runs": n,
+                  "start": float(res.get("start", 0.0)),
+                  "radius": float(np.nan if res.get("radius") is None else res["radius"]),
                   "channels": c, "height": h, "width": w, "group": flow_group(res["name"]),
                   "nonfinite_values": res["nonfinite"]}
     e["attrs"].update({f"frames_{k}": v for k, v in res["attrs"].items()})
@@ -766,6 +1113,7 @@ def summary_json(results, table, parameters):
     for name, res in results.items():
         files[name] = {"file": res["file"], "partial": res["partial"],
                        "frames": res["shape"][0], "first_frame": res["first_frame"],
+                       "start": res.get("start"), "radius": res.get("radius"),
                        "analysed_frames": len(res["time"]),
                        "kernel_index": tm._text(res["attrs"].get("kernel_index")),
                        "runs": [dict({k: (float(r[k]) if np.isfinite(r[k]) else None)
@@ -791,6 +1139,14 @@ def main(argv):
                    help="smallest creature, px (default %(default)s)")
     d.add_argument("--max-area", type=float, default=None,
                    help="largest creature, px (default a quarter of the canvas)")
+    d.add_argument("--radius", type=float, default=DETECTION["radius"],
+                   help="expected creature radius, px, for the split of touching creatures "
+                        "(default: estimated per file, the median inscribed radius of the "
+                        "blobs)")
+    d.add_argument("--neck", type=float, default=DETECTION["neck"],
+                   help="touching creatures are split where the line between two distance "
+                        "maxima narrows below this fraction of the smaller one; 0: no split "
+                        "(default %(default)s)")
     d = s.add_argument_group("linking and measures")
     d.add_argument("--max-step", type=float, default=None,
                    help="largest step between frames, px (default one body diameter)")
@@ -802,7 +1158,7 @@ def main(argv):
                    help="bins of g(r) over [0, min(H, W) / 2] (default %(default)s)")
     d.add_argument("--start", type=float, default=MEASURES["start"],
                    help="leave out the frames before this simulation time (an initial "
-                        "transient; default %(default)s)")
+                        "transient; default: the first 10%% of the recorded time)")
     d = s.add_argument_group("behaviour rule (module docstring)")
     for key, what in (("min_creatures", "mean count in the second half for flocking"),
                       ("flock_polarisation", "mean polarisation in the second half"),
@@ -819,8 +1175,10 @@ def main(argv):
     args = p.parse_args(argv)
     if args.sigma < 0 or args.max_miss < 0 or args.lag < 1 or args.bins < 1:
         p.error("--sigma and --max-miss must be >= 0, --lag and --bins >= 1")
+    if not 0 <= args.neck <= 1 or (args.radius is not None and not args.radius > 0):
+        p.error("--neck must be in [0, 1], --radius > 0")
     detection = {"sigma": args.sigma, "threshold": args.threshold, "min_area": args.min_area,
-                 "max_area": args.max_area}
+                 "max_area": args.max_area, "radius": args.radius, "neck": args.neck}
     linking = {"max_step": args.max_step, "max_miss": args.max_miss}
     measures = {"lag": args.lag, "bins": args.bins, "start": args.start}
     rule = {k: getattr(args, k) for k in RULE}

@@ -6,6 +6,12 @@ noise, at known positions.
 - ink: every icon colour (blue, red, yellow-green, grey, black) shows, white does not;
 - detection: a blob split by the edges into 2 or 4 pieces is one creature at the right centroid
   (within 0.3 px), a speck below min_area is dropped;
+- touching creatures (64 x 64, discs of radius 6 px like the real disc runs): 2 and 3 discs in
+  contact in a row, at 6 angles, in the middle and across an edge or a corner, are 2 / 3
+  creatures with centroids within 1 px (one blob each with neck 0; the same with 0.6-1.5 times
+  the estimated radius); a 2:1 ellipse (semi-axes 6 x 3 and 9 x 4.5 px) at 12 angles is one; a
+  disc touching an ellipse's flank gives 2; a movie of a row of 3 touching discs drifting
+  across both edges, a pair coming into contact and a free disc: 6 whole tracks, 0 merges;
 - tracking: 6 creatures at known constant velocities (some crossing the row edge, the column
   edge or both) over 40 frames: 6 tracks of 40 frames, no fragmentation, each creature's
   mean frame-to-frame speed within 5% (SPEED_TOLERANCE) and its net speed within 1% of the
@@ -17,8 +23,12 @@ noise, at known positions.
   constant-velocity movie, moving but not polarised); the rule on hand-made numbers;
 - g(r) of uniform random (Poisson) positions is 1 within 0.1 at mid distances, 0 below the
   spacing of a lattice;
+- the default start: settled_frame and start_time on hand-made counts; a flocking movie that
+  forms from noise over its first frames is analysed from one frame after its count settles
+  (8 whole tracks, no merge), while --start 0 keeps the formation (many tracks);
 - the CLI on a fabricated RUN (frames/kernel_0.h5, kernel_1.h5.partial held open by an SWMR
-  writer, training_free.h5, data.h5): behaviour.h5's datasets, labels and /table, the JSON,
+  writer, training_free.h5, data.h5): behaviour.h5's datasets (from the default start, frame 4
+  = 10% of the time), labels and /table, the JSON,
   the printed table; the frames files untouched; plot_alife.py samples / tracks / order /
   table write their PNGs (and markdown / JSON); one-line errors (exit 1) for a missing RUN, a
   RUN without frames, an unknown --frames name.
@@ -72,10 +82,12 @@ _RR, _CC = np.meshgrid(np.arange(H, dtype=np.float64), np.arange(W, dtype=np.flo
                        indexing="ij")
 
 
-def render(positions, rng, radius=4.0, visible=None, ellipse=None, noise=0.03, size=SHAPE):
+def render(positions, rng, radius=4.0, visible=None, ellipse=None, noise=0.03, size=SHAPE,
+           angle=0.0):
     """(3, H, W) float32 in [-1, 1]: white canvas, creature k a disc of `radius` (creature
-    `ellipse` an ellipse of semi-axes 1.5 radius x 0.75 radius) in COLOURS[k % 6], drawn with a
-    1-px soft edge at periodic distances, blurred (sigma 1, wrap), plus noise."""
+    `ellipse` an ellipse of semi-axes 1.5 radius x 0.75 radius, its long axis `angle` radians
+    from the column axis towards the rows) in COLOURS[k % 6], drawn with a 1-px soft edge at
+    periodic distances, blurred (sigma 1, wrap), plus noise."""
     h, w = size
     rr, cc = (_RR, _CC) if size == SHAPE else np.meshgrid(np.arange(h, dtype=np.float64),
                                                           np.arange(w, dtype=np.float64),
@@ -86,7 +98,12 @@ def render(positions, rng, radius=4.0, visible=None, ellipse=None, noise=0.03, s
             continue
         dr = (rr - r + h / 2) % h - h / 2
         dc = (cc - c + w / 2) % w - w / 2
-        d = (np.hypot(dr / 0.75, dc / 1.5) if k == ellipse else np.hypot(dr, dc))
+        if k == ellipse:
+            along = np.cos(angle) * dc + np.sin(angle) * dr
+            across = np.cos(angle) * dr - np.sin(angle) * dc
+            d = np.hypot(across / 0.75, along / 1.5)
+        else:
+            d = np.hypot(dr, dc)
         alpha = np.clip(radius + 0.5 - d, 0, 1)
         img = img * (1 - alpha) + np.asarray(COLOURS[k % len(COLOURS)])[:, None, None] * alpha
     img = ndimage.gaussian_filter(img, (0, 1.0, 1.0), mode="wrap")
@@ -198,6 +215,105 @@ whole = at.detect(at.ink(render(centres[:2] + [[64, 64], [0, 64]], rng, radius=6
 check(len(split) == 2 and sorted(split.tolist()) == sorted(whole.tolist()),
       f"the split blobs have the areas of the same blobs in the middle ({split.tolist()}, "
       f"{whole.tolist()})")
+
+# --- touching creatures: split at their necks, elongated ones kept whole ----------------------
+SMALL = (64, 64)
+R6 = 6.0  # discs of 12 px diameter, as the real disc runs
+
+
+def errors_to(pos, truth, size):
+    """Per true position, the distance (minimum image) to the nearest detection."""
+    if len(pos) == 0:
+        return np.full(len(truth), np.inf)
+    d = np.hypot(*np.moveaxis(at.periodic_delta(np.asarray(pos)[:, None] - np.asarray(truth)[None],
+                                                size), -1, 0))
+    return d.min(axis=0)
+
+
+def rows_of_discs(n, centre, angle, radius=R6, size=SMALL):
+    """n discs of `radius` in contact (centres 2 radius apart) along a line at `angle`."""
+    u = np.array([np.sin(angle), np.cos(angle)])
+    return (np.asarray(centre) + np.outer(np.arange(n) - (n - 1) / 2, 2 * radius * u)) % size
+
+
+touch_cases, touch_frames = [], []
+for angle in np.linspace(0, np.pi, 7)[:-1]:
+    for centre in ((30.3, 31.6), (0.4, 63.2), (62.7, 10.1)):  # middle, across a corner, an edge
+        for n in (2, 3):
+            truth = rows_of_discs(n, centre, angle)
+            touch_cases.append((n, angle, centre, truth))
+            touch_frames.append(render(truth, rng, radius=R6, size=SMALL))
+found = at.detect_stack(at.ink(np.stack(touch_frames)))
+bad, worst = [], 0.0
+crossing = 0
+for (n, angle, centre, truth), (pos, _) in zip(touch_cases, found):
+    err = errors_to(pos, truth, SMALL)
+    crossing += int(np.any((truth < R6) | (truth > np.asarray(SMALL) - R6)))  # cut by an edge
+    if len(pos) != n or err.max() >= 1.0:
+        bad.append((n, round(float(angle), 2), centre, len(pos), np.round(err, 2).tolist()))
+    else:
+        worst = max(worst, float(err.max()))
+check(not bad and crossing >= 24,
+      f"touching discs of radius 6 px, 2 and 3 in a row, 6 angles, in the middle and across "
+      f"the edges and a corner ({len(touch_cases)} frames, {crossing} across an edge): each "
+      f"found as 2 / 3 creatures, centroids within 1 px (worst {worst:.2f} px; failures {bad})")
+merged = [len(p) for p, _ in at.detect_stack(at.ink(np.stack(touch_frames[:12])), neck=0)]
+check(merged == [1] * 12, f"with neck 0 (no split) each row is one blob ({merged})")
+radius_auto = at.estimate_radius(at.ink(np.stack(touch_frames)))
+pair = at.ink(touch_frames[0])
+robust = [len(at.detect(pair, radius=f * radius_auto)[0]) for f in (0.6, 1.0, 1.5)]
+check(6.0 <= radius_auto <= 7.5 and robust == [2, 2, 2],
+      f"estimated radius {radius_auto:.2f} px (inscribed radius of the blurred 6-px discs); "
+      f"the pair splits with 0.6, 1 and 1.5 times it ({robust})")
+ell_frames, ell_cases = [], []
+for radius in (4.0, 6.0):  # semi-axes 6 x 3 px (the lanes' firefly) and 9 x 4.5 px
+    for angle in np.linspace(0, np.pi, 13)[:-1]:
+        for centre in ((30.3, 31.6), (0.4, 63.2)):
+            ell_cases.append((radius, round(float(angle), 2), centre))
+            ell_frames.append(render([centre], rng, radius=radius, size=SMALL, ellipse=0,
+                                     angle=angle))
+counts = [len(p) for p, _ in at.detect_stack(at.ink(np.stack(ell_frames)))]
+split_ell = [c for c, k in zip(ell_cases, counts) if k != 1]
+check(not split_ell, f"a 2:1 ellipse (semi-axes 6 x 3 and 9 x 4.5 px) at 12 angles, in the "
+                     f"middle and across a corner: one creature each (split: {split_ell})")
+side_frames = []
+for angle in np.linspace(0, np.pi, 7)[:-1]:
+    across = np.array([np.cos(angle), -np.sin(angle)])  # perpendicular to the long axis
+    side_frames.append(render([(30.0, 31.0), np.array([30.0, 31.0]) + 1.75 * R6 * across], rng,
+                              radius=R6, size=SMALL, ellipse=0, angle=angle))
+counts = [len(p) for p, _ in at.detect_stack(at.ink(np.stack(side_frames)))]
+check(counts == [2] * 6, f"a disc touching the flank of an ellipse (radius 6): 2 creatures at "
+                         f"6 angles ({counts})")
+
+# a row of three touching discs drifting together (across both edges), a pair that comes into
+# contact and moves on touching, and a free disc: one whole track per disc, no merge
+T = 40
+paths = np.zeros((T, 6, 2))
+for k in range(3):
+    paths[:, k] = np.array([110.0, 80.0 + 2 * R6 * k]) + np.outer(np.arange(T), [0.6, 1.3])
+gap = np.maximum(2 * R6 + 10 - 0.5 * np.arange(T), 2 * R6)  # in contact from frame 20 on
+paths[:, 3] = np.array([40.0, 40.0]) + np.outer(np.arange(T), [0.0, -0.8])
+paths[:, 4] = paths[:, 3] + np.stack([np.zeros(T), gap], axis=1)
+paths[:, 5] = np.array([64.0, 100.0]) + np.outer(np.arange(T), [0.0, -0.7])
+crossed = np.floor(paths[-1] / H) != np.floor(paths[0] / H)
+check(min_separation(paths) >= 2 * R6 - 1e-9 and crossed[:3].all(),
+      "fixture: the discs touch (centres 12 px apart) but never overlap; the row crosses both "
+      "edges")
+frames_row = movie(paths, rng, radius=R6)
+b, det = analyse(frames_row)
+owners = [nearest_true(t, paths) for t in b["tracks"]]
+whole = (len(b["tracks"]) == 6 and all(len(t) == T for t in b["tracks"])
+         and sorted(k for k, _ in owners) == list(range(6)))
+check(whole and np.all(b["count"] == 6) and b["merges"] == 0,
+      f"a row of 3 touching discs moving together, a pair coming into contact, a free disc: "
+      f"{len(b['tracks'])} tracks of lengths {sorted(len(t) for t in b['tracks'])} (6 x {T}), "
+      f"count {b['count'].min()}..{b['count'].max()}, merges {b['merges']}")
+worst = 0.0
+for t, (k, _) in zip(b["tracks"], owners):
+    worst = max(worst, float(np.abs((t.unwrapped[-1] - t.unwrapped[0])
+                                    - (paths[t.frames[-1], k] - paths[t.frames[0], k])).max()))
+check(worst < 1.0, f"their unwrapped displacements within 1 px of the truth (worst {worst:.3f} "
+                   f"px)")
 
 # --- tracking at known velocities -------------------------------------------------------------
 T = 40
@@ -335,6 +451,7 @@ run = os.path.join(work, "run")
 frames_dir = os.path.join(run, "frames")
 os.makedirs(frames_dir)
 T, rate = 40, 0.5  # frames_time step
+AUTO_FIRST = 4  # the default start: 10% of the 19.5 time units recorded -> time 2.0, frame 4
 
 
 def write_frames(path, stack, seed=None, flow="training_free"):
@@ -436,9 +553,12 @@ if os.path.isfile(beh):
               and float(f.attrs["flock_polarisation"]) == at.RULE["flock_polarisation"],
               f"root: files {names}, schema, icon, every parameter as an attribute")
         shapes_ok = True
+        starts = {}
         for name, n in (("kernel_0", 3), ("kernel_1", 2), ("training_free", 1)):
             g = f[name]
-            t = T
+            t = T - AUTO_FIRST
+            starts[name] = (int(g.attrs["first_frame"]), float(g.attrs["start"]),
+                            round(float(g.attrs["radius"]), 2))
             want = {"count": (n, t), "polarisation": (n, t), "nn_distance": (n, t),
                     "speed": (n, t), "time": (t,), "mean_speed": (n,), "nn_trend": (n,),
                     "nn_change": (n,), "travel": (n,), "merges": (n,), "label": (n,),
@@ -456,13 +576,22 @@ if os.path.isfile(beh):
                                             f"{expected[name]})")
         check(shapes_ok, "per file: count, polarisation, nn_distance, speed (N, T); mean_speed, "
                          "nn_trend, ... (N); g_r (N, 32), r; label; tracks table")
+        check(all(v[:2] == (AUTO_FIRST, AUTO_FIRST * rate) and 4.0 <= v[2] <= 6.0
+                  for v in starts.values())
+              and f.attrs["start"] == "" and f.attrs["radius"] == ""
+              and float(f.attrs["neck"]) == at.DETECTION["neck"],
+              f"default start: the first 10% of the recorded time left out (frame {AUTO_FIRST}, "
+              f"time {AUTO_FIRST * rate:g}; these movies have no formation), radius estimated "
+              f"per file (first_frame, start, radius: {starts})")
         check(int(f["kernel_1"].attrs["partial"]) == 1 and int(f["kernel_0"].attrs["partial"]) == 0
               and int(f["kernel_0"].attrs["frames_kernel_index"]) == 1001,
               "the partial file is marked, the kernel seed kept")
         lanes = f["kernel_0/tracks"]
         sel = lanes["run"][()] == 2
-        check(len(np.unique(lanes["track"][()][sel])) == 6 and sel.sum() == 6 * T,
-              "kernel_0 run 2 (the constant-velocity movie): 6 tracks x 40 rows in the table")
+        check(len(np.unique(lanes["track"][()][sel])) == 6
+              and sel.sum() == 6 * (T - AUTO_FIRST),
+              f"kernel_0 run 2 (the constant-velocity movie): 6 tracks x {T - AUTO_FIRST} rows in "
+              f"the table")
         tab = f["table"]
         groups = [x.decode() for x in tab["groups"][()]]
         frac = tab["fraction"][()]
@@ -532,6 +661,40 @@ after = {p_: digest(os.path.join(frames_dir, p_)) for p_ in sorted(os.listdir(fr
 check(after == before and digest(os.path.join(run, "data.h5")) == data_before,
       "the frames files and data.h5 are unchanged")
 writer.close()
+
+# --- the default start: the formation from noise left out -------------------------------------
+starts = [at.settled_frame(c) for c in ([12, 19, 6, 6, 6, 6, 6, 6, 6, 6],
+                                        [0, 0, 0, 0, 7, 7, 7, 7, 7, 7],
+                                        [5, 6, 5, 4, 5, 6, 5, 5, 5, 5],
+                                        [0, 30, 0, 30, 0, 30, 0, 30])]
+check(starts == [2, 4, 0, 0] and at.start_time(np.arange(11.0)) == 1.0
+      and at.start_time(np.arange(11.0), 0.0) == 0.0,
+      f"settled_frame: after the jumps (2), after the empty frames (4), a count varying by 1 "
+      f"kept whole (0), one that never settles kept whole (0) ({starts}); start_time: 10% of "
+      f"the recorded time by default, an explicit start as given")
+# the flocking creatures formed from noise: frame t is a mix (1 - a) clean + a noise,
+# a = 1 - t / 8 over the first 8 frames (the count jumps in frames 3-5), clean from frame 8
+formation = os.path.join(work, "formation")
+os.makedirs(os.path.join(formation, "frames"))
+a = np.clip(1.0 - np.arange(T) / 8.0, 0.0, 1.0)[:, None, None, None]
+mixed = (a * rng.uniform(-1, 1, label_frames["flocking"].shape)
+         + (1 - a) * label_frames["flocking"]).astype(np.float32)
+write_frames(os.path.join(formation, "frames", "training_free.h5"), mixed[:, None])
+path = os.path.join(formation, "frames", "training_free.h5")
+auto = at.analyse_file(path)
+every = at.analyse_file(path, measures={"start": 0.0})
+r_auto, r_every = auto["runs"][0], every["runs"][0]
+check(auto["first_frame"] == 7 and len(r_auto["tracks"]) == 8
+      and all(len(t) == T - 7 for t in r_auto["tracks"]) and r_auto["merges"] == 0
+      and r_auto["label"] == "flocking",
+      f"default start on a movie formed from noise: from frame {auto['first_frame']} (7: one "
+      f"after frame 6 where the count settles; the 10% = frame 4), {len(r_auto['tracks'])} "
+      f"tracks of "
+      f"{sorted({len(t) for t in r_auto['tracks']})} frames, {r_auto['merges']} merges, "
+      f"{r_auto['label']}")
+check(every["first_frame"] == 0 and len(r_every["tracks"]) > 8,
+      f"--start 0 keeps the formation: {len(r_every['tracks'])} tracks (counts "
+      f"{r_every['count'][:7].tolist()} in the first frames)")
 
 # one-line errors
 empty = os.path.join(work, "empty")
