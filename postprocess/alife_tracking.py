@@ -61,8 +61,11 @@ The steps (all on the torus: rows mod H, columns mod W):
       5-10 px radius (and costs 1 / b^2). Limits: creatures of radius below about 5 px that
       touch can stay one (pixel steps of the distance transform; the firefly stays one), and
       a compact cluster of three or more mutually touching discs (a triangle) is one: its
-      blur-filled centre is the highest point of the distance, not a neck. The two_discs
-      icon (a blue and a red disc touching) is two creatures here: --neck 0 keeps it one.
+      blur-filled centre is the highest point of the distance, not a neck. Only components
+      of at least split_area [1.5] times the median component area of the frames analysed
+      together are divided (when there are at least 8 components: most are one creature),
+      so a creature made of touching parts (the two_discs icon, a blue and a red disc) stays
+      one unless it touches another.
    c. creatures: areas outside [min_area, max_area] are dropped, and the centroid is the
       circular mean per axis of the creature's pixels (weights: the unblurred ink minus the
       threshold, at least 0, plus 1e-6; the blurred ink would pull a creature towards a
@@ -161,7 +164,7 @@ import turing_metrics as tm  # noqa: E402
 SCHEMA = "eqflow.alife_behaviour"
 LABELS = ("flocking", "attracting", "repelling", "none")
 DETECTION = {"sigma": 2.0, "threshold": 0.3, "min_area": 12, "max_area": None,
-             "radius": None, "neck": 0.8}
+             "radius": None, "neck": 0.8, "split_area": 1.5}
 LINKING = {"max_step": None, "max_miss": 2}
 MEASURES = {"lag": 1, "bins": 32, "start": None}
 START_FRACTION = 0.1  # start None: leave out at least the first 10% of the recorded time
@@ -302,7 +305,8 @@ def _pairs_within(group):
 
 def detect_stack(inks, sigma=DETECTION["sigma"], threshold=DETECTION["threshold"],
                  min_area=DETECTION["min_area"], max_area=DETECTION["max_area"],
-                 radius=DETECTION["radius"], neck=DETECTION["neck"]):
+                 radius=DETECTION["radius"], neck=DETECTION["neck"],
+                 split_area=DETECTION["split_area"]):
     """Creatures of every frame of a stack of ink images (F, H, W) (or one (H, W)): a list of F
     (positions (K, 2) float64 (row, col) in [0, H) x [0, W), areas (K,) int64 px). See the
     module docstring (step 2): blur, threshold, periodic components, touching creatures split
@@ -327,8 +331,15 @@ def detect_stack(inks, sigma=DETECTION["sigma"], threshold=DETECTION["threshold"
     creature = cid
     n_creatures = count
     if neck > 0 and np.isfinite(radius) and radius > 0:
+        # Only components of at least split_area times the median component (most are one
+        # creature) are split: a creature made of touching parts stays one.
+        comp_area = np.bincount(cid, minlength=count)
+        # (With fewer than 8 components in the stack there is no such reference.)
+        sizes = comp_area[comp_area >= max(min_area, 1)]
+        min_split = split_area * np.median(sizes) if sizes.size >= 8 else 0.0
         creature, n_creatures = _split(stack, mask, labels, label_cid, cid, (fi, ri, ci),
-                                       count, radius, neck, sigma)
+                                       count, radius, neck, sigma,
+                                       splittable=comp_area >= min_split)
     del labels
     # centroid weights: the unblurred ink above the threshold (the blur would pull a
     # creature's centroid towards a touching neighbour), plus 1e-6 (never all zero)
@@ -360,7 +371,7 @@ def _scale_of(radius, h, w):
 
 
 def _split(stack, mask, labels, label_cid, cid, pixels, count, radius, neck, sigma,
-           chunk=1 << 22):
+           splittable=None, chunk=1 << 22):
     """Creature id per mask pixel (and the number of ids) from the periodic components `cid`
     of the detection mask; the module docstring (step 2) describes the split."""
     fi, ri, ci = pixels
@@ -451,6 +462,8 @@ def _split(stack, mask, labels, label_cid, cid, pixels, count, radius, neck, sig
     # components with markers of more than one creature are split
     comp_group = np.unique(np.stack([m_comp, group], axis=1), axis=0)
     split_comp = np.bincount(comp_group[:, 0], minlength=count) >= 2
+    if splittable is not None:
+        split_comp &= splittable
     if not split_comp.any():
         return cid, count
     sel = np.flatnonzero(split_comp[cid])
@@ -490,7 +503,8 @@ def _split(stack, mask, labels, label_cid, cid, pixels, count, radius, neck, sig
 
 def detect(ink_image, sigma=DETECTION["sigma"], threshold=DETECTION["threshold"],
            min_area=DETECTION["min_area"], max_area=DETECTION["max_area"],
-           radius=DETECTION["radius"], neck=DETECTION["neck"]):
+           radius=DETECTION["radius"], neck=DETECTION["neck"],
+           split_area=DETECTION["split_area"]):
     """One ink image (H, W) -> (positions (K, 2) (row, col), areas (K,)); see detect_stack."""
     return detect_stack(np.asarray(ink_image)[None], sigma, threshold, min_area, max_area,
                         radius, neck)[0]
@@ -1147,6 +1161,10 @@ def main(argv):
                    help="touching creatures are split where the line between two distance "
                         "maxima narrows below this fraction of the smaller one; 0: no split "
                         "(default %(default)s)")
+    d.add_argument("--split-area", type=float, default=DETECTION["split_area"],
+                   help="only blobs of at least this many times the median blob area are split "
+                        "(most blobs are one creature; a creature of touching parts, the "
+                        "two_discs icon, stays one); 0: any blob (default %(default)s)")
     d = s.add_argument_group("linking and measures")
     d.add_argument("--max-step", type=float, default=None,
                    help="largest step between frames, px (default one body diameter)")
@@ -1178,7 +1196,8 @@ def main(argv):
     if not 0 <= args.neck <= 1 or (args.radius is not None and not args.radius > 0):
         p.error("--neck must be in [0, 1], --radius > 0")
     detection = {"sigma": args.sigma, "threshold": args.threshold, "min_area": args.min_area,
-                 "max_area": args.max_area, "radius": args.radius, "neck": args.neck}
+                 "max_area": args.max_area, "radius": args.radius, "neck": args.neck,
+                 "split_area": args.split_area}
     linking = {"max_step": args.max_step, "max_miss": args.max_miss}
     measures = {"lag": args.lag, "bins": args.bins, "start": args.start}
     rule = {k: getattr(args, k) for k in RULE}

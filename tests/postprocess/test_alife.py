@@ -243,7 +243,9 @@ for angle in np.linspace(0, np.pi, 7)[:-1]:
             truth = rows_of_discs(n, centre, angle)
             touch_cases.append((n, angle, centre, truth))
             touch_frames.append(render(truth, rng, radius=R6, size=SMALL))
-found = at.detect_stack(at.ink(np.stack(touch_frames)))
+# (Every frame here is a row: no isolated creature gives the single-creature area, so the
+# area rule of the split is off.)
+found = at.detect_stack(at.ink(np.stack(touch_frames)), split_area=0)
 bad, worst = [], 0.0
 crossing = 0
 for (n, angle, centre, truth), (pos, _) in zip(touch_cases, found):
@@ -284,6 +286,26 @@ for angle in np.linspace(0, np.pi, 7)[:-1]:
 counts = [len(p) for p, _ in at.detect_stack(at.ink(np.stack(side_frames)))]
 check(counts == [2] * 6, f"a disc touching the flank of an ellipse (radius 6): 2 creatures at "
                          f"6 angles ({counts})")
+
+# creatures made of two touching discs (the two_discs icon: blue and red), among many: each
+# one creature, because no component is much larger than the median one (the area rule)
+pair_frames = []
+for t in range(10):
+    centres = [(10.0 + 21 * (k // 3) + 0.5 * t, 10.0 + 21 * (k % 3) + 0.3 * t) for k in range(9)]
+    img = np.ones((3,) + SMALL)
+    for k, (r, c) in enumerate(centres):
+        for side, colour in ((-1, (0.2, 0.4, 0.8)), (1, (0.9, 0.2, 0.2))):
+            d = np.hypot((_RR[:64, :64] - r + 32) % 64 - 32,
+                         (_CC[:64, :64] - c - side * 4.0 + 32) % 64 - 32)
+            alpha = np.clip(4.0 + 0.5 - d, 0, 1)
+            img = img * (1 - alpha) + np.asarray(colour)[:, None, None] * alpha
+    img = ndimage.gaussian_filter(img, (0, 1.0, 1.0), mode="wrap")
+    pair_frames.append(np.clip(2 * img - 1, -1, 1).astype(np.float32))
+counts = [len(p) for p, _ in at.detect_stack(at.ink(np.stack(pair_frames)))]
+split_too = [len(p) for p, _ in at.detect_stack(at.ink(np.stack(pair_frames)), split_area=0)]
+check(counts == [9] * 10 and max(split_too) > 9,
+      f"9 creatures of two touching discs (the two_discs icon) in 10 frames: 9 each ({counts}); "
+      f"without the area rule they split ({split_too})")
 
 # a row of three touching discs drifting together (across both edges), a pair that comes into
 # contact and moves on touching, and a free disc: one whole track per disc, no merge
