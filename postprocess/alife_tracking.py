@@ -19,6 +19,11 @@ The steps (all on the torus: rows mod H, columns mod W):
    is from white (+1). Every icon colour shows: blue, red, black 1.0; yellow (1, 1, 0 in
    [0, 1] RGB) 1.0, the firefly's yellow-green (0.6, 0.8, 0.2) 0.8, mid grey 0.5; white 0.
    (A channel mean would give yellow only 1/3.) Non-finite values count as white.
+   The behaviour command detects on relative_ink: the same distance taken from each frame's
+   background (its per-channel median, as the flows can tint the whole canvas) instead of
+   white, divided by max(the frame's 99th percentile, --contrast 0.4) and clipped to 1, so
+   creatures that fade keep being found while a frame of faint noise stays below the
+   threshold (--contrast 0: undivided).
 2. detect (detect_stack; all frames of a block at once):
    a. mask: Gaussian blur of the ink (scipy.ndimage.gaussian_filter, mode "wrap", sigma px),
       threshold, scipy.ndimage.label (8-connectivity), then the components that touch across
@@ -120,8 +125,11 @@ The behaviour rule (`label_run`; thresholds are options, defaults in brackets), 
    flocking   if count_late >= min_creatures [2] and polarisation_late >= flock_polarisation
               [0.6] and travel >= flock_travel [1.0 body length];
    attracting if nn_change <= -nn_change_threshold [0.2], or count_change <= -count_change
-              threshold [0.2] with at least one merge;
-   repelling  if nn_change >= +nn_change_threshold [0.2];
+              threshold [0.2] with merges >= max(1, half the creatures lost (count_lost:
+              first-quarter mean - last-quarter mean)) and nn_change < +nn_change_threshold;
+   repelling  if nn_change >= +nn_change_threshold [0.2] and count_change > -count_change
+              threshold (the count kept: creatures that vanish leave the others farther
+              apart, which is not repulsion);
    none       otherwise (also: no creature, or NaN numbers).
 Few creatures make polarisation weak evidence: K creatures drifting in independent uniform
 random directions reach a polarisation >= 0.6 with probability 0.59 (K = 2), 0.37 (3), 0.25
@@ -165,6 +173,7 @@ SCHEMA = "eqflow.alife_behaviour"
 LABELS = ("flocking", "attracting", "repelling", "none")
 DETECTION = {"sigma": 2.0, "threshold": 0.3, "min_area": 12, "max_area": None,
              "radius": None, "neck": 0.8, "split_area": 1.5}
+INK = {"contrast": 0.4}
 LINKING = {"max_step": None, "max_miss": 2}
 MEASURES = {"lag": 1, "bins": 32, "start": None}
 START_FRACTION = 0.1  # start None: leave out at least the first 10% of the recorded time
@@ -198,6 +207,30 @@ def ink(frame):
     out = np.clip((1.0 - x) * 0.5, 0.0, 1.0)
     out[~np.isfinite(out)] = 0.0  # +-inf are clipped already; NaN counts as white
     return out
+
+
+def relative_ink(frame, contrast=INK["contrast"]):
+    """(..., C, H, W) in [-1, 1] -> (..., H, W) in [0, 1], what the detection of
+    analyse_file sees (step 1): max over channels of |x_c - b_c| / 2 with b the frame's
+    background, its per-channel median (most pixels are background: a background that is
+    not white still reads 0), divided by max(the frame's 99th percentile, contrast) and
+    clipped to 1, so creatures that fade keep their shape above the threshold while a frame
+    of low-contrast noise stays below it; contrast 0: no division. Non-finite values count
+    as background."""
+    x = np.asarray(frame, dtype=np.float32)
+    finite = np.isfinite(x)
+    if not finite.all():
+        x = np.where(finite, x, np.nan)
+        background = np.nanmedian(x, axis=(-2, -1), keepdims=True)
+        x = np.where(finite, x, background)
+    else:
+        background = np.median(x, axis=(-2, -1), keepdims=True)
+    out = np.clip(np.abs(x - background).max(axis=-3) * 0.5, 0.0, 1.0)
+    out[~np.isfinite(out)] = 0.0
+    if contrast > 0:
+        scale = np.maximum(np.quantile(out, 0.99, axis=(-2, -1), keepdims=True), contrast)
+        out = np.minimum(out / scale, 1.0)
+    return out.astype(np.float32)
 
 
 def _pad_of(radius, h, w):
@@ -599,6 +632,16 @@ def _quarter_change(series):
     return float((np.mean(last) - np.mean(first)) / np.mean(first))
 
 
+def _quarter_loss(series):
+    """Mean of the first quarter - mean of the last (creatures lost); NaN where undefined."""
+    y = np.asarray(series, dtype=np.float64)
+    q = max(1, y.size // 4)
+    first, last = y[:q][np.isfinite(y[:q])], y[-q:][np.isfinite(y[-q:])]
+    if first.size == 0 or last.size == 0:
+        return np.nan
+    return float(np.mean(first) - np.mean(last))
+
+
 def _relative_slope(times, series):
     t, y = np.asarray(times, dtype=np.float64), np.asarray(series, dtype=np.float64)
     ok = np.isfinite(y)
@@ -689,7 +732,8 @@ def behaviour(detections, times, shape, max_step=None, max_miss=LINKING["max_mis
                               else np.nan),
         "count_late": float(count[half:].mean()) if n_t else np.nan,
         "nn_trend": _relative_slope(times, nn), "nn_change": _quarter_change(nn),
-        "count_change": _quarter_change(count), "merges": merges, "r": r, "g_r": g,
+        "count_change": _quarter_change(count), "count_lost": _quarter_loss(count),
+        "merges": merges, "r": r, "g_r": g,
         "tracks": tracks, "max_step": float(max_step)}
     out["label"] = label_run(out, **(rule or {}))
     return out
@@ -712,10 +756,17 @@ def label_run(stats, min_creatures=RULE["min_creatures"],
     if (ge("count_late", min_creatures) and ge("polarisation_late", flock_polarisation)
             and ge("travel", flock_travel)):
         return "flocking"
+    # Creatures that vanish are neither: a count that falls is attraction only when merges
+    # account for at least half of the creatures lost and the neighbours do not spread out,
+    # and a growing NN distance is repulsion only when the count is kept.
+    lost = stats.get("count_lost", np.nan)
+    merged = stats.get("merges", 0) >= max(1.0, 0.5 * lost if lost is not None and
+                                           np.isfinite(lost) else 1.0)
     if le("nn_change", -nn_change_threshold) or (
-            le("count_change", -count_change_threshold) and stats.get("merges", 0) >= 1):
+            le("count_change", -count_change_threshold) and merged
+            and not ge("nn_change", nn_change_threshold)):
         return "attracting"
-    if ge("nn_change", nn_change_threshold):
+    if ge("nn_change", nn_change_threshold) and not le("count_change", -count_change_threshold):
         return "repelling"
     return "none"
 
@@ -767,7 +818,8 @@ def settled_frame(count, window=SETTLE_FRAMES):
     return int(ok[0]) if ok.size else 0
 
 
-def analyse_file(path, detection=None, linking=None, measures=None, rule=None, runs=None):
+def analyse_file(path, detection=None, linking=None, measures=None, rule=None, runs=None,
+                 contrast=INK["contrast"]):
     """Every run (or those in `runs`) of one frames file, from its first frame at a time >=
     measures["start"] (an initial transient left out); start None: from the first 10% of the
     recorded time (start_time), then on from the latest settled_frame of the runs' counts (the
@@ -798,7 +850,8 @@ def analyse_file(path, detection=None, linking=None, measures=None, rule=None, r
         if det["radius"] is None:
             sample = np.unique(np.linspace(first, t_count - 1, 16).round().astype(int))
             x = np.asarray(fr.frames[sample], dtype=np.float32)[:, chosen]
-            det["radius"] = estimate_radius(ink(x).reshape(-1, h, w), det["sigma"],
+            det["radius"] = estimate_radius(relative_ink(x, contrast).reshape(-1, h, w),
+                                            det["sigma"],
                                             det["threshold"], det["min_area"],
                                             max_frames=len(sample) * len(chosen))
             del x
@@ -814,7 +867,7 @@ def analyse_file(path, detection=None, linking=None, measures=None, rule=None, r
             if not finite.all():
                 nonfinite += int(finite.size - np.count_nonzero(finite))
             del finite
-            inks = ink(x)  # (B, n', H, W)
+            inks = relative_ink(x, contrast)  # (B, n', H, W)
             found = detect_stack(inks.transpose(1, 0, 2, 3).reshape(-1, h, w), **det)
             for i in range(len(chosen)):
                 per[i].extend(found[i * (t1 - t0):(i + 1) * (t1 - t0)])
@@ -861,7 +914,7 @@ def run_directory(path):
 
 
 def analyse_run(run_dir, names=None, detection=None, linking=None, measures=None, rule=None,
-                log=None):
+                log=None, contrast=INK["contrast"]):
     """Every frames file of RUN (or `names`) -> {name: analyse_file(...)} in table order."""
     available = tm.frame_files(run_dir)
     if names:
@@ -875,7 +928,8 @@ def analyse_run(run_dir, names=None, detection=None, linking=None, measures=None
                              f"(<name>.h5 or <name>.h5.partial)")
     out = {}
     for name in ordered_names(available):
-        out[name] = analyse_file(available[name], detection, linking, measures, rule)
+        out[name] = analyse_file(available[name], detection, linking, measures, rule,
+                                 contrast=contrast)
         if log:
             log(file_line(out[name]))
     return out
@@ -962,7 +1016,8 @@ def table_text(table):
 
 # --- behaviour.h5 -----------------------------------------------------------------------------
 _PER_RUN_SCALARS = ("mean_speed", "drift_speed", "travel", "body", "polarisation_late",
-                    "count_late", "nn_trend", "nn_change", "count_change", "merges", "max_step")
+                    "count_late", "nn_trend", "nn_change", "count_change", "count_lost", "merges",
+                    "max_step")
 _PER_RUN_SERIES = ("count", "speed", "polarisation", "nn_distance")
 _TRACK_COLUMNS = ("run", "track", "frame", "row", "col", "row_unwrapped", "col_unwrapped", "area")
 _FLOAT_COLUMNS = ("row", "col", "row_unwrapped", "col_unwrapped")
@@ -1161,6 +1216,9 @@ def main(argv):
                    help="touching creatures are split where the line between two distance "
                         "maxima narrows below this fraction of the smaller one; 0: no split "
                         "(default %(default)s)")
+    d.add_argument("--contrast", type=float, default=INK["contrast"],
+                   help="ink relative to each frame's background, divided by max(its 99th "
+                        "percentile, this); 0: undivided (default %(default)s)")
     d.add_argument("--split-area", type=float, default=DETECTION["split_area"],
                    help="only blobs of at least this many times the median blob area are split "
                         "(most blobs are one creature; a creature of touching parts, the "
@@ -1201,12 +1259,12 @@ def main(argv):
     linking = {"max_step": args.max_step, "max_miss": args.max_miss}
     measures = {"lag": args.lag, "bins": args.bins, "start": args.start}
     rule = {k: getattr(args, k) for k in RULE}
-    parameters = dict(detection, **linking, **measures, **rule)
+    parameters = dict(detection, contrast=args.contrast, **linking, **measures, **rule)
     with contextlib.redirect_stdout(sys.stderr if args.json == "-" else sys.stdout):
         run_dir = run_directory(args.run)
         icon_attrs = data_attributes(run_dir)
         results = analyse_run(run_dir, args.frames, detection, linking, measures, rule,
-                              log=print)
+                              log=print, contrast=args.contrast)
         path = os.path.join(run_dir, "behaviour.h5")
         data = behaviour_data(results, parameters, icon_attrs)
         write_behaviour(data, path)

@@ -189,6 +189,18 @@ check(np.allclose(values, [0.9, 0.9, 0.8, 0.5, 0.9, 0.8, 0.0, 1.0]),
       f"black .9, light blue .8, white 0, yellow 1 ({np.round(values, 3).tolist()})")
 nan_frame = np.full((3, 4, 4), np.nan, dtype=np.float32)
 check(np.all(at.ink(nan_frame) == 0), "ink: NaN counts as white")
+# relative ink: the same creatures on a tinted canvas, and faded to 40% of their contrast
+base = render(np.array([[20.0, 20.0], [60.0, 90.0], [100.0, 40.0], [90.0, 110.0]]), rng,
+              radius=6.0)
+tinted = np.clip(base - np.array([0.0, 0.6, 0.2], dtype=np.float32)[:, None, None], -1, 1)
+faded = (1 - 0.4 * (1 - base)).astype(np.float32)
+counts = [len(at.detect(at.relative_ink(x))[0]) for x in (base, tinted, faded)]
+plain = [len(at.detect(at.ink(x))[0]) for x in (tinted, faded)]
+check(counts == [4, 4, 4] and plain != [4, 4],
+      f"relative ink: 4 creatures on white, on a tinted canvas and faded to 40% ({counts}); the "
+      f"ink from white misses them on the tint or faded ({plain})")
+noise = np.clip(1 - 0.1 * np.abs(rng.standard_normal((3, 64, 64))), -1, 1).astype(np.float32)
+check(len(at.detect(at.relative_ink(noise))[0]) == 0, "relative ink: faint noise is no creature")
 
 # --- detection across the edges ---------------------------------------------------------------
 centres = np.array([[0.3, 127.6], [40.2, 0.5], [70.0, 64.0]])  # corner (4 pieces), edge (2)
@@ -440,7 +452,13 @@ rule_cases = [
     ({"count_late": 8, "polarisation_late": 0.9, "travel": 0.5, "nn_change": 0.0}, "none"),
     ({"count_late": 1, "polarisation_late": 1.0, "travel": 3.0, "nn_change": np.nan}, "none"),
     ({"count_late": 3, "count_change": -0.5, "merges": 0, "nn_change": np.nan}, "none"),
-    ({"count_late": 3, "count_change": -0.5, "merges": 2, "nn_change": np.nan}, "attracting"),
+    ({"count_late": 3, "count_change": -0.5, "count_lost": 3, "merges": 2, "nn_change": np.nan},
+     "attracting"),
+    # creatures that vanish (few merges for many lost; the survivors farther apart): neither
+    ({"count_late": 3, "count_change": -0.8, "count_lost": 12, "merges": 2, "nn_change": 0.4},
+     "none"),
+    ({"count_late": 3, "count_change": -0.5, "count_lost": 3, "merges": 3, "nn_change": 0.4},
+     "none"),
     ({"count_late": 8, "nn_change": 0.25}, "repelling"),
     ({"count_late": 8, "nn_change": 0.15}, "none"),
     ({}, "none")]
