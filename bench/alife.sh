@@ -15,12 +15,14 @@
 #     from eqflow's progress line; then `bench/icons_pil.py` on N images (default: --samples):
 #     the same images from the deck's icon, size, canvas, copies and attempts with PIL's
 #     rotate(BICUBIC, expand=True) and paste with alpha, one process, also writing an HDF5
-#     file, timed the same two ways. All of it R times in turn (1 rank, 2 ranks, PIL, 1 rank,
-#     ...); the table holds the run of median wall time of each, every run's images/s, the
+#     file, timed the same two ways; and, as a control of what a shared machine gives two
+#     processes at the moment, two independent 1-rank runs of N/2 images side by side (no MPI
+#     between them). All of it R times in turn (1 rank, 2 ranks, the pair, PIL, 1 rank, ...); the table holds the run of median wall time of each, every run's images/s, the
 #     speed-up over the first rank count, `h5diff` of /fields between each rank count's file
 #     and the first's (identical on any rank count), eqflow / PIL of images per second on the
-#     first rank count, and the fraction of non-white pixels of both data sets (PIL also its
-#     mean copies per image) as a check that both draw the same distribution.
+#     first rank count, and the covered fraction (pixels with some channel below 0) of both
+#     data sets (PIL also its mean copies per image) as a check that both draw the same
+#     distribution.
 # (b) SDE: per deck in --sde-decks, the simulation the deck runs: 3 channels, its score UNet
 #     (score.block_channels, score.layers_per_block), its kernel (flows.kernel, random), dt
 #     (simulation.dt), on a canvas of data.height x simulation.canvas pixels a side, batch
@@ -85,7 +87,7 @@ field() { awk -v key="$2" -v f="$3" '$1 == "result" && $2 == key { print $f; exi
 top() { awk '$1 == "profile" && $2 == "region" && $3 !~ /^bench::/ { sub(/^eqflow::/, "", $3); printf "%s%s %s", sep, $3, $6; sep = ", "; if (++k == 4) exit }' "$1"; }
 # loop_rate FILE: images/s of eqflow's generation loop (its last progress line).
 loop_rate() { tr '\r' '\n' < "$1" | awk '$1 == "icon" && $2 == "images" && / it\/s / { for (i = 3; i < NF; i++) if ($(i + 1) == "it/s") r = $i } END { print r }'; }
-# data_stats FILE: non-white fraction of /fields (any channel below white).
+# data_stats FILE: the covered fraction of /fields (pixels with some channel below 0).
 data_stats() {
   /usr/bin/python3 - "$1" <<'EOF'
 import sys
@@ -93,7 +95,7 @@ import h5py
 import numpy as np
 with h5py.File(sys.argv[1], "r") as f:
     d = f["fields"]
-    hits = sum(int((d[i:i + 256] < 1 - 1e-6).any(axis=1).sum()) for i in range(0, len(d), 256))
+    hits = sum(int((d[i:i + 256].min(axis=1) < 0).sum()) for i in range(0, len(d), 256))
     print(f"{hits / (d.shape[0] * d.shape[2] * d.shape[3]):.4f}")
 EOF
 }
@@ -127,6 +129,19 @@ if [ "$data" = 1 ]; then
       echo "$(cat "$out/time.txt") $(loop_rate "$out/generate_${n}_$r.log")" \
         | tee "$out/run_generate_${n}_$r.txt"
     done
+    # The control: two independent 1-rank runs of half the images side by side (no MPI between
+    # them), what the machine gives two processes at the moment; "wall user sys" of the pair.
+    rm -rf "$out/generate_pair_a" "$out/generate_pair_b"
+    start=$(date +%s.%N)
+    for half in a b; do
+      /usr/bin/time -f "%e %U %S" -o "$out/time_$half.txt" mpirun -n 1 --oversubscribe "$eqflow" \
+        generate "$deck" --set "data.samples=$((samples / 2))" \
+        --set "output=$out/generate_pair_$half" > "$out/generate_pair_${half}_$r.log" 2>&1 &
+    done
+    wait
+    awk -v w="$(echo "$(date +%s.%N) - $start" | bc)" '{ u += $2; s += $3 } END { printf "%.2f %.2f %.2f -\n", w, u, s }' \
+      "$out/time_a.txt" "$out/time_b.txt" | tee "$out/run_pair_$r.txt"
+    rm -rf "$out/generate_pair_a" "$out/generate_pair_b" "$out/time_a.txt" "$out/time_b.txt"
     /usr/bin/time -f "%e %U %S" -o "$out/time.txt" /usr/bin/python3 bench/icons_pil.py \
       --icon "$png" --icon-size "$icon_size" --samples "$pil_samples" --height "$height" \
       --width "$width" --copies "$copies" --attempts "$attempts" --seed "$seed" \
@@ -141,7 +156,7 @@ if [ "$data" = 1 ]; then
   {
     echo "data: $deck, $samples images of 3 x $height x $width, icon '$icon' at $icon_size, up to $copies copies, $attempts attempts; median of $repeats runs"
     echo
-    echo "| generator | processes | images | command s (CPU s) | images/s (command) | every run | images/s (loop) | speed-up (command) | /fields identical | non-white fraction |"
+    echo "| generator | processes | images | command s (CPU s) | images/s (command) | every run | images/s (loop) | speed-up (command) | /fields identical | covered fraction |"
     echo "|---|---|---|---|---|---|---|---|---|---|"
     base= base_loop=
     for n in $ranks; do
@@ -153,9 +168,12 @@ if [ "$data" = 1 ]; then
       else same=NO; fi
       echo "| eqflow generate | $n rank(s) | $samples | $wall ($(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')) | $rate | $(rates "$out/run_generate_$n" "$samples") | $loop | $(awk -v r="$rate" -v b="$base" 'BEGIN { printf "%.2fx", r / b }') | $same | $(data_stats "$out/generate_$n/data.h5") |"
     done
+    read -r wall user sys loop <<< "$(median_run "$out/run_pair")"
+    rate=$(awk -v s="$((samples / 2 * 2))" -v w="$wall" 'BEGIN { printf "%.1f", s / w }')
+    echo "| control: 2 independent 1-rank runs side by side | 2 x 1 rank | 2 x $((samples / 2)) | $wall ($(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')) | $rate | $(rates "$out/run_pair" "$((samples / 2 * 2))") | | $(awk -v r="$rate" -v b="$base" 'BEGIN { printf "%.2fx", r / b }') | | |"
     read -r wall user sys loop <<< "$(median_run "$out/run_pil")"
     pil_rate=$(awk -v s="$pil_samples" -v w="$wall" 'BEGIN { printf "%.1f", s / w }')
-    echo "| Python/PIL (bench/icons_pil.py) | 1 process | $pil_samples | $wall ($(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')) | $pil_rate | $(rates "$out/run_pil" "$pil_samples") | $(awk -v r="$loop" 'BEGIN { printf "%.1f", r }') | | | $(value "$out/pil_1.log" non_white) |"
+    echo "| Python/PIL (bench/icons_pil.py) | 1 process | $pil_samples | $wall ($(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')) | $pil_rate | $(rates "$out/run_pil" "$pil_samples") | $(awk -v r="$loop" 'BEGIN { printf "%.1f", r }') | | | $(value "$out/pil_1.log" covered) |"
     echo
     echo "eqflow on $first rank(s) / PIL, images per second: $(awk -v e="$base" -v p="$pil_rate" 'BEGIN { printf "%.2fx", e / p }') (whole commands), $(awk -v e="$base_loop" -v p="$loop" 'BEGIN { printf "%.2fx", e / p }') (generation loops); PIL copies per image $(value "$out/pil_1.log" copies_per_image)"
     echo "load average after the data runs: $(cut -d' ' -f1-3 /proc/loadavg)"
