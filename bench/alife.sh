@@ -158,7 +158,7 @@ if [ "$data" = 1 ]; then
     echo
     echo "| generator | processes | images | command s (CPU s) | images/s (command) | every run | images/s (loop) | speed-up (command) | /fields identical | covered fraction |"
     echo "|---|---|---|---|---|---|---|---|---|---|"
-    base= base_loop=
+    base='' base_loop=''
     for n in $ranks; do
       read -r wall user sys loop <<< "$(median_run "$out/run_generate_$n")"
       rate=$(awk -v s="$samples" -v w="$wall" 'BEGIN { printf "%.1f", s / w }')
