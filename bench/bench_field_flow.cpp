@@ -6,13 +6,16 @@
 //          CounterRng stream per step, train mode, exact gradient), clip_gradient_norm 1.0 and
 //          AdamW (decoupled weight decay 1e-5, lr 1e-2); x and the score s fixed random fields
 //          (B, C, N, N), s = -x + 0.5 N(0, 1) as the torch side draws them.
-//   sde    one Heun step of dynamics::FieldSde (dt 0.01, eta 0.1, diffusion step 10) with the
-//          score of a diffusion::FieldDiffusion UNet (random weights) and v = K s, K the swap
-//          kernel; x uniform in [-1, 1]. Timed alone and followed by one denoised frame.
+//   sde    one Heun step of dynamics::FieldSde (dt 0.01 or --dt, eta 0.1, diffusion step 10)
+//          with the score of a diffusion::FieldDiffusion UNet (random weights) on C channels and
+//          v = K s, K the 1x1 channel kernel flow::make_kernel makes for the decks: "swap" (2
+//          channels, the default there) or "random" (p - p^T normalised, the artificial-life
+//          runs' kernel; the default for other channel counts); x uniform in [-1, 1]. Timed alone
+//          and followed by one denoised frame.
 //
 //   bench_field_flow --mode train|sde [--batch B] [--size N] [--channels 2] [--hidden 32]
 //                    [--probes 4] [--steps S] [--block-channels 16,32,64]
-//                    [--layers-per-block 2] [--profile 1]
+//                    [--layers-per-block 2] [--kernel swap|random] [--dt 0.01] [--profile 1]
 // Prints "result field_flow_train <median seconds per step> cpu_s <median process CPU seconds
 // per step> ..." (train) or "result field_sde_step ..." and "result field_sde_step_frame ..."
 // (sde) over --steps steps after one warm-up step; for train also the dense-layer flops of a
@@ -134,6 +137,8 @@ struct Options {
   std::size_t size = 64, channels = 2, hidden = 32, probes = 4, steps = 3;
   std::vector<std::size_t> block_channels{16, 32, 64};
   std::size_t layers_per_block = 2;
+  std::string kernel;  // sde: empty = swap for 2 channels, random otherwise
+  double dt = 0.01;    // sde
   bool profile = true;
 };
 
@@ -211,14 +216,14 @@ int run_sde(const Options& o) {
   cfg.layers_per_block = o.layers_per_block;
   diffusion::FieldDiffusion<float> model(cfg, diffusion::NoiseSchedule::linear_betas());
   model.unet().initialize(0);
-  flow::KernelFlow<float> kernel_flow(
-      c == 2 ? flow::swap_kernel(1) : flow::random_antisymmetric_kernel(c, 1, CounterRng(5, 0)));
+  const std::string kernel = !o.kernel.empty() ? o.kernel : c == 2 ? "swap" : "random";
+  flow::KernelFlow<float> kernel_flow(flow::make_kernel(kernel, c, 1, CounterRng(5, 0)));
   auto velocity = [&](const nn::ConstField<float>& x, const nn::ConstField<float>& s,
                       const nn::MutField<float>& v) { kernel_flow.velocity(x, s, v); };
   View4<float> x0("bench_field_flow::x0", n, c, side, side);
   View4<float> frame("bench_field_flow::frame", n, c, side, side);
   fill_uniform(x0, CounterRng(7, 0), 0, -1.0f, 1.0f);
-  const dynamics::FieldSdeSettings settings{0.01, 0.1, 10};
+  const dynamics::FieldSdeSettings settings{o.dt, 0.1, 10};
 
   // The step alone: two UNet evaluations (at x and at the predictor).
   dynamics::FieldSde<float> sde(model, velocity, settings, x0, CounterRng(17, 0));
@@ -241,10 +246,11 @@ int run_sde(const Options& o) {
     blocks += (blocks.empty() ? "" : ",") + std::to_string(b);
   fmt::print(
       "result field_sde_step {:.6e} cpu_s {:.6e} samples_per_s {:.4g} min {:.6e} max {:.6e} "
-      "batch {} size {} channels {} block_channels {} layers_per_block {} steps {} parameters "
-      "{}\n",
+      "batch {} size {} channels {} block_channels {} layers_per_block {} kernel {} dt {} steps {} "
+      "parameters {}\n",
       step.median(), step.cpu_median(), double(n) / step.median(), step.min(), step.max(), n, side,
-      c, blocks, o.layers_per_block, o.steps, model.unet().parameters().num_parameters());
+      c, blocks, o.layers_per_block, kernel, o.dt, o.steps,
+      model.unet().parameters().num_parameters());
   fmt::print(
       "result field_sde_step_frame {:.6e} cpu_s {:.6e} frame_s {:.6e} min {:.6e} max {:.6e}\n",
       with_frame.median(), with_frame.cpu_median(), median_of(frame_only), with_frame.min(),
@@ -291,6 +297,10 @@ int main(int argc, char** argv) {
         o.steps = std::max<unsigned long>(1, std::stoul(value));
       else if (key == "--layers-per-block")
         o.layers_per_block = std::stoul(value);
+      else if (key == "--kernel")
+        o.kernel = value;
+      else if (key == "--dt")
+        o.dt = std::stod(value);
       else if (key == "--profile")
         o.profile = std::stoul(value) != 0;
       else
@@ -298,6 +308,9 @@ int main(int argc, char** argv) {
     }
     if (o.mode != "train" && o.mode != "sde") {
       throw std::invalid_argument("--mode must be train or sde (got " + o.mode + ")");
+    }
+    if (!o.kernel.empty() && o.kernel != "swap" && o.kernel != "random") {
+      throw std::invalid_argument("--kernel must be swap or random (got " + o.kernel + ")");
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "bench_field_flow: {}\n", e.what());

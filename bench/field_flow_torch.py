@@ -29,10 +29,12 @@ training step, and a timing of the training-free SDE step on the score UNet.
         random tensors (no UNet).
         One step = one micro-batch (the reference accumulates 8 of them per optimiser step).
   sde [--batch 1] [--size 128] [--threads 1] [--steps 3] [--channels 2]
-      [--block-channels 16,32,64] [--layers-per-block 2]
+      [--block-channels 16,32,64] [--layers-per-block 2] [--kernel swap|random] [--dt 0.01]
         float32 timing of one Heun step of dx = (K s + eta s) dt + sqrt(2 eta dt) dW under
         torch.no_grad(), s from bench/unet_torch.py's UNet (random weights) at diffusion
-        step 10, plus the time of taking the clipped denoised frame x0_hat from it.
+        step 10, plus the time of taking the clipped denoised frame x0_hat from it. The
+        kernel: swap (2 channels; their default) or random (any C; the default for C != 2,
+        the artificial-life runs' kernel).
 
 Timings print the median wall and process-CPU seconds (user + system) of --steps steps after
 one warm-up step, ending with one machine-readable line `RESULT key=value ...`. --threads
@@ -71,10 +73,12 @@ divergence, are a fraction 1/B of the values pooled, so the difference is not O(
 
 SDE (`sde`): DDPM schedule of 100 linear betas 1e-4..0.1, ab = cumprod(1 - beta), a = ab[10];
 v_hat = unet(x, 10), x0_hat = sqrt(a) x - sqrt(1-a) v_hat, s = (sqrt(a) x0_hat - x)/(1-a);
-drift(x) = K s + eta s with K the 1x1 channel kernel [[0, 1], [-1, 0]]/sqrt(2) (C = 2; for
-other C a fixed random antisymmetric matrix of unit Frobenius norm); Heun with the same noise
-w = sqrt(2 eta dt) xi in predictor and corrector: x~ = x + dt drift(x) + w,
-x <- x + dt/2 (drift(x) + drift(x~)) + w; dt 0.01, eta 0.1. The frame shown is
+drift(x) = K s + eta s with K the 1x1 channel kernel: swap [[0, 1], [-1, 0]]/sqrt(2) (C = 2)
+or random, k = p - p^T with p standard normal (C, C), divided by its Frobenius norm (the
+reference's; drawn from torch's generator, so its values differ from eqflow's draw, which does
+not change the work); Heun with the same noise w = sqrt(2 eta dt) xi in predictor and
+corrector: x~ = x + dt drift(x) + w, x <- x + dt/2 (drift(x) + drift(x~)) + w; dt 0.01 (the
+Turing decks; the artificial-life decks use 0.05), eta 0.1. The frame shown is
 clamp(x0_hat(x), -1, 1), taken from drift(x)'s score evaluation (no extra UNet call).
 
 Use Debian's Python (/usr/bin/python3) with python3-torch, h5py and numpy.
@@ -119,9 +123,16 @@ def parse_args(argv):
             s.add_argument("--block-channels", default="16,32,64",
                            help="UNet block_out_channels (multiples of 8)")
             s.add_argument("--layers-per-block", type=int, default=2)
+            s.add_argument("--kernel", choices=("swap", "random"),
+                           help="channel kernel K (default: swap for 2 channels, else random)")
+            s.add_argument("--dt", type=float, default=DT)
     args = p.parse_args(argv)
     if getattr(args, "probes", 2) % 2:
         p.error("--probes must be even (two half-sized estimates)")
+    if getattr(args, "kernel", None) is None and args.command == "sde":
+        args.kernel = "swap" if args.channels == 2 else "random"
+    if getattr(args, "kernel", None) == "swap" and args.channels != 2:
+        p.error(f"--kernel swap needs 2 channels (got {args.channels}); use random")
     return args
 
 
@@ -506,11 +517,12 @@ def sde(args):
     unet = unet_torch.UNet(c).eval()
     a = unet_torch.alpha_bar()[TURING_T].item()
     sa, sb = math.sqrt(a), math.sqrt(1 - a)
-    if c == 2:
+    if args.kernel == "swap":
         kmat = torch.tensor([[0.0, 1.0], [-1.0, 0.0]]) / math.sqrt(2)
     else:
         r = torch.randn(c, c)
         kmat = (r - r.T) / (r - r.T).norm()
+    dt = args.dt
     t = torch.full((b,), TURING_T, dtype=torch.long)
     x = torch.rand(b, c, n, n) * 2 - 1
     frame_times = []
@@ -526,18 +538,19 @@ def sde(args):
         start = time.perf_counter()
         frame = x0_hat.clamp(-1, 1)  # the frame shown for x, from the same score evaluation
         frame_times.append(time.perf_counter() - start)
-        w = math.sqrt(2 * ETA * DT) * torch.randn_like(x)
-        d1, _ = drift(x + DT * d0 + w)
-        x = x + DT / 2 * (d0 + d1) + w
+        w = math.sqrt(2 * ETA * dt) * torch.randn_like(x)
+        d1, _ = drift(x + dt * d0 + w)
+        x = x + dt / 2 * (d0 + d1) + w
         return frame
 
     with torch.no_grad():
         wall, cpu = timed(sde_step, args.steps)
     frame = statistics.median(frame_times[1:])
     print(f"sde: batch {b}, {n}x{n}, channels {c}, block channels {unet_torch.BLOCK_CHANNELS}, "
-          f"{args.layers_per_block} layers per block, threads {args.threads}, {args.steps} "
-          f"steps, torch {torch.__version__}: median {wall:.4g} s wall, {cpu:.4g} s CPU per "
-          f"Heun step (2 UNet calls), clipped denoised frame {frame:.3g} s")
+          f"{args.layers_per_block} layers per block, kernel {args.kernel}, dt {dt}, threads "
+          f"{args.threads}, {args.steps} steps, torch {torch.__version__}: median {wall:.4g} s "
+          f"wall, {cpu:.4g} s CPU per Heun step (2 UNet calls), clipped denoised frame "
+          f"{frame:.3g} s")
     print(f"RESULT sde_step_seconds={wall:.6g} cpu_seconds={cpu:.6g} frame_seconds={frame:.6g}",
           flush=True)
     return 0
