@@ -20,8 +20,8 @@ The steps (all on the torus: rows mod H, columns mod W):
    [0, 1] RGB) 1.0, the firefly's yellow-green (0.6, 0.8, 0.2) 0.8, mid grey 0.5; white 0.
    (A channel mean would give yellow only 1/3.) Non-finite values count as white.
    The behaviour command detects on relative_ink: the same distance taken from each frame's
-   background (its per-channel median, as the flows can tint the whole canvas) instead of
-   white, divided by max(the frame's 99th percentile, --contrast 0.4) and clipped to 1, so
+   background (the per-channel median of its brightest 30% of pixels, as the flows can tint
+   the whole canvas) instead of white, divided by max(the frame's 99th percentile, --contrast 0.4) and clipped to 1, so
    creatures that fade keep being found while a frame of faint noise stays below the
    threshold (--contrast 0: undivided).
 2. detect (detect_stack; all frames of a block at once):
@@ -67,10 +67,11 @@ The steps (all on the torus: rows mod H, columns mod W):
       touch can stay one (pixel steps of the distance transform; the firefly stays one), and
       a compact cluster of three or more mutually touching discs (a triangle) is one: its
       blur-filled centre is the highest point of the distance, not a neck. Only components
-      of at least split_area [1.5] times the median component area of the frames analysed
-      together are divided (when there are at least 8 components: most are one creature),
-      so a creature made of touching parts (the two_discs icon, a blue and a red disc) stays
-      one unless it touches another.
+      of at least split_area [1.5] times one creature's area are divided, so a creature made
+      of touching parts (the two_discs icon, a blue and a red disc) stays one unless it
+      touches another; that area is --creature-area, by default the median blob of the run's
+      training images (data.h5: copies of the icon placed without overlap), else (no data.h5)
+      the median component of the frames analysed together when there are at least 8.
    c. creatures: areas outside [min_area, max_area] are dropped, and the centroid is the
       circular mean per axis of the creature's pixels (weights: the unblurred ink minus the
       threshold, at least 0, plus 1e-6; the blurred ink would pull a creature towards a
@@ -172,7 +173,7 @@ import turing_metrics as tm  # noqa: E402
 SCHEMA = "eqflow.alife_behaviour"
 LABELS = ("flocking", "attracting", "repelling", "none")
 DETECTION = {"sigma": 2.0, "threshold": 0.3, "min_area": 12, "max_area": None,
-             "radius": None, "neck": 0.8, "split_area": 1.5}
+             "radius": None, "neck": 0.8, "split_area": 1.5, "creature_area": None}
 INK = {"contrast": 0.4}
 LINKING = {"max_step": None, "max_miss": 2}
 MEASURES = {"lag": 1, "bins": 32, "start": None}
@@ -212,19 +213,22 @@ def ink(frame):
 def relative_ink(frame, contrast=INK["contrast"]):
     """(..., C, H, W) in [-1, 1] -> (..., H, W) in [0, 1], what the detection of
     analyse_file sees (step 1): max over channels of |x_c - b_c| / 2 with b the frame's
-    background, its per-channel median (most pixels are background: a background that is
-    not white still reads 0), divided by max(the frame's 99th percentile, contrast) and
+    background, the per-channel median of its brightest 30% of pixels (a background that is
+    not white still reads 0, and creatures covering most of the frame do not become it), divided by max(the frame's 99th percentile, contrast) and
     clipped to 1, so creatures that fade keep their shape above the threshold while a frame
     of low-contrast noise stays below it; contrast 0: no division. Non-finite values count
     as background."""
     x = np.asarray(frame, dtype=np.float32)
     finite = np.isfinite(x)
-    if not finite.all():
-        x = np.where(finite, x, np.nan)
-        background = np.nanmedian(x, axis=(-2, -1), keepdims=True)
-        x = np.where(finite, x, background)
-    else:
-        background = np.median(x, axis=(-2, -1), keepdims=True)
+    # The background: the per-channel median of the brightest 30% of the pixels (the canvas is
+    # white, the creatures coloured; with creatures covering most of a frame, a plain median
+    # would be a creature's colour).
+    bright = np.where(finite.all(axis=-3), x.sum(axis=-3), -np.inf)  # (..., H, W)
+    cut = np.quantile(bright, 0.7, axis=(-2, -1), keepdims=True)
+    pick = (bright >= cut)[..., None, :, :] & finite
+    background = np.nanmedian(np.where(pick, x, np.nan), axis=(-2, -1), keepdims=True)
+    background = np.where(np.isfinite(background), background, np.float32(1.0))
+    x = np.where(finite, x, background)
     out = np.clip(np.abs(x - background).max(axis=-3) * 0.5, 0.0, 1.0)
     out[~np.isfinite(out)] = 0.0
     if contrast > 0:
@@ -339,7 +343,7 @@ def _pairs_within(group):
 def detect_stack(inks, sigma=DETECTION["sigma"], threshold=DETECTION["threshold"],
                  min_area=DETECTION["min_area"], max_area=DETECTION["max_area"],
                  radius=DETECTION["radius"], neck=DETECTION["neck"],
-                 split_area=DETECTION["split_area"]):
+                 split_area=DETECTION["split_area"], creature_area=DETECTION["creature_area"]):
     """Creatures of every frame of a stack of ink images (F, H, W) (or one (H, W)): a list of F
     (positions (K, 2) float64 (row, col) in [0, H) x [0, W), areas (K,) int64 px). See the
     module docstring (step 2): blur, threshold, periodic components, touching creatures split
@@ -367,9 +371,14 @@ def detect_stack(inks, sigma=DETECTION["sigma"], threshold=DETECTION["threshold"
         # Only components of at least split_area times the median component (most are one
         # creature) are split: a creature made of touching parts stays one.
         comp_area = np.bincount(cid, minlength=count)
-        # (With fewer than 8 components in the stack there is no such reference.)
+        # The single creature's area: creature_area (data_creature_area: the median blob of
+        # the training images), else the median component of the stack when it has at least
+        # 8 (with fewer there is no reference: every component may be split).
         sizes = comp_area[comp_area >= max(min_area, 1)]
-        min_split = split_area * np.median(sizes) if sizes.size >= 8 else 0.0
+        if creature_area:
+            min_split = split_area * creature_area
+        else:
+            min_split = split_area * np.median(sizes) if sizes.size >= 8 else 0.0
         creature, n_creatures = _split(stack, mask, labels, label_cid, cid, (fi, ri, ci),
                                        count, radius, neck, sigma,
                                        splittable=comp_area >= min_split)
@@ -537,10 +546,10 @@ def _split(stack, mask, labels, label_cid, cid, pixels, count, radius, neck, sig
 def detect(ink_image, sigma=DETECTION["sigma"], threshold=DETECTION["threshold"],
            min_area=DETECTION["min_area"], max_area=DETECTION["max_area"],
            radius=DETECTION["radius"], neck=DETECTION["neck"],
-           split_area=DETECTION["split_area"]):
+           split_area=DETECTION["split_area"], creature_area=DETECTION["creature_area"]):
     """One ink image (H, W) -> (positions (K, 2) (row, col), areas (K,)); see detect_stack."""
     return detect_stack(np.asarray(ink_image)[None], sigma, threshold, min_area, max_area,
-                        radius, neck)[0]
+                        radius, neck, split_area, creature_area)[0]
 
 
 # --- linking ----------------------------------------------------------------------------------
@@ -903,6 +912,26 @@ def data_attributes(run_dir):
     return attrs
 
 
+def data_creature_area(run_dir, contrast=INK["contrast"], detection=None, images=64):
+    """The area (px) of one creature: the median blob area, unsplit, of the first `images`
+    training images of RUN/data.h5 (copies of the icon, placed without overlap, so nearly every
+    blob is one icon, whatever its shape: the two_discs icon's two touching discs are one);
+    None without data.h5 or blobs. The frames have the data's pixel scale (the canvas tiles,
+    it does not resize)."""
+    path = os.path.join(run_dir, "data.h5")
+    if not os.path.isfile(path):
+        return None
+    det = dict(DETECTION, **(detection or {}))
+    with tm.open_h5_read(path) as f:
+        if "fields" not in f or f["fields"].ndim != 4 or f["fields"].shape[1] != 3:
+            return None
+        x = np.asarray(f["fields"][:images], dtype=np.float32)
+    found = detect_stack(relative_ink(x, contrast), det["sigma"], det["threshold"],
+                         det["min_area"], det["max_area"], neck=0)
+    areas = np.concatenate([a for _, a in found]) if found else np.zeros(0)
+    return float(np.median(areas)) if areas.size else None
+
+
 def run_directory(path):
     """RUN (a directory, or a file inside it such as data.h5 / behaviour.h5) -> the directory."""
     p = os.path.normpath(path)
@@ -926,6 +955,9 @@ def analyse_run(run_dir, names=None, detection=None, linking=None, measures=None
     if not available:
         raise io.EqflowError(f"{os.path.join(run_dir, 'frames')}: no frames file "
                              f"(<name>.h5 or <name>.h5.partial)")
+    detection = dict(detection or {})
+    if detection.get("creature_area") is None:
+        detection["creature_area"] = data_creature_area(run_dir, contrast, detection)
     out = {}
     for name in ordered_names(available):
         out[name] = analyse_file(available[name], detection, linking, measures, rule,
@@ -1219,6 +1251,9 @@ def main(argv):
     d.add_argument("--contrast", type=float, default=INK["contrast"],
                    help="ink relative to each frame's background, divided by max(its 99th "
                         "percentile, this); 0: undivided (default %(default)s)")
+    d.add_argument("--creature-area", type=float, default=None,
+                   help="one creature's area, px, for --split-area (default: the median blob "
+                        "of RUN/data.h5's first 64 images, else of the frames)")
     d.add_argument("--split-area", type=float, default=DETECTION["split_area"],
                    help="only blobs of at least this many times the median blob area are split "
                         "(most blobs are one creature; a creature of touching parts, the "
@@ -1255,7 +1290,7 @@ def main(argv):
         p.error("--neck must be in [0, 1], --radius > 0")
     detection = {"sigma": args.sigma, "threshold": args.threshold, "min_area": args.min_area,
                  "max_area": args.max_area, "radius": args.radius, "neck": args.neck,
-                 "split_area": args.split_area}
+                 "split_area": args.split_area, "creature_area": args.creature_area}
     linking = {"max_step": args.max_step, "max_miss": args.max_miss}
     measures = {"lag": args.lag, "bins": args.bins, "start": args.start}
     rule = {k: getattr(args, k) for k in RULE}
@@ -1263,6 +1298,9 @@ def main(argv):
     with contextlib.redirect_stdout(sys.stderr if args.json == "-" else sys.stdout):
         run_dir = run_directory(args.run)
         icon_attrs = data_attributes(run_dir)
+        if detection["creature_area"] is None:  # recorded as used
+            detection["creature_area"] = data_creature_area(run_dir, args.contrast, detection)
+            parameters["creature_area"] = detection["creature_area"]
         results = analyse_run(run_dir, args.frames, detection, linking, measures, rule,
                               log=print, contrast=args.contrast)
         path = os.path.join(run_dir, "behaviour.h5")
