@@ -622,7 +622,7 @@ void write_frames(const Context& x, const Item& item, const std::string& name, c
                           : "denoised estimates x0_hat of the SDE states, clipped to [-1, 1]")}};
   if (item.group == "kernel" || item.group == "training_free_g") {
     attributes["kernel"] = x.c.flows.kernel;
-    attributes["kernel_index"] = item.index;
+    if (item.group == "kernel") attributes["kernel_index"] = item.index;  // the sweep's e
     kernel_attributes(item.group == "kernel" ? sweep_kernel(x, item.index)
                                              : flow::make_kernel(x.c.flows.kernel, x.shape.channels,
                                                                  1, stream(x.c, kKernel)),
