@@ -1128,8 +1128,7 @@ def write_behaviour(data, path):
     """behaviour_data(...) -> `path` (HDF5, temporary name, then renamed)."""
     string = h5py.string_dtype()
     table = data["table"]
-    tmp = f"{path}.tmp.{os.getpid()}"
-    try:
+    with io.atomic_output(path) as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs["software"] = "eqflow-postprocess"
             f.attrs["description"] = "alife_tracking.py behaviour; see postprocess/README.md"
@@ -1167,11 +1166,6 @@ def write_behaviour(data, path):
             tg.create_dataset("kernel_majority", data=[k["majority"] for k in ks], dtype=string)
             if table["kernel_majority"]:
                 tg["kernel_majority_fraction"] = np.asarray(table["kernel_majority"]["fraction"])
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def read_behaviour(path):
@@ -1255,9 +1249,9 @@ def main(argv):
                    help="one creature's area, px, for --split-area (default: the median blob "
                         "of RUN/data.h5's first 64 images, else of the frames)")
     d.add_argument("--split-area", type=float, default=DETECTION["split_area"],
-                   help="only blobs of at least this many times the median blob area are split "
-                        "(most blobs are one creature; a creature of touching parts, the "
-                        "two_discs icon, stays one); 0: any blob (default %(default)s)")
+                   help="only blobs of at least this many times one creature's area "
+                        "(--creature-area) are split, so a creature of touching parts (the "
+                        "two_discs icon) stays one; 0: any blob (default %(default)s)")
     d = s.add_argument_group("linking and measures")
     d.add_argument("--max-step", type=float, default=None,
                    help="largest step between frames, px (default one body diameter)")

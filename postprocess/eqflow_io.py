@@ -8,6 +8,7 @@ line on stderr and exit status 1. Points are stored normalised per axis:
 raw = points * scale + mean (`Output.denormalise`).
 """
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -27,6 +28,21 @@ class EqflowError(Exception):
 
 class Skip(Exception):
     """Nothing for this script to draw in this output (e.g. no Lyapunov analysis)."""
+
+
+@contextlib.contextmanager
+def atomic_output(path, suffix=""):
+    """Yields a temporary name next to `path` (its directory created) to write to; renamed onto
+    `path` when the block ends without an error, removed otherwise, so a file under the final
+    name is always whole. `suffix` keeps an extension writers look at (".png")."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp.{os.getpid()}{suffix}"
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def _attr(obj, name, default=None):

@@ -62,24 +62,17 @@ LABEL_COLOURS = {"flocking": "#1f77b4", "attracting": "#d62728", "repelling": "#
 
 def _save(fig, path, dpi):
     """PNG under a temporary name, then renamed (a file with the final name is whole)."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp.{os.getpid()}.png"
     try:
-        fig.savefig(tmp, dpi=dpi)
-        os.replace(tmp, path)
+        with io.atomic_output(path, ".png") as tmp:
+            fig.savefig(tmp, dpi=dpi)
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
         plt.close(fig)
     print(f"wrote {path}")
 
 
 def _write_text(text, path):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w") as f:
+    with io.atomic_output(path) as tmp, open(tmp, "w") as f:
         f.write(text)
-    os.replace(tmp, path)
     print(f"wrote {path}")
 
 

@@ -600,8 +600,7 @@ def horizon_metrics(run, flows=None):
 
 def write_horizon(h, path):
     """The horizon numbers to `path` (long_horizon.h5) under a temporary name, then renamed."""
-    tmp = f"{path}.tmp.{os.getpid()}"
-    try:
+    with io.atomic_output(path) as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs.update(schema="eqflow.turing_long_horizon", preset=h["preset"],
                            floor_spectrum=h["floor"]["spectrum"],
@@ -616,11 +615,6 @@ def write_horizon(h, path):
                 g.attrs.update(file=m["file"], partial=int(m["partial"]),
                                samples=m["samples"], nonfinite_frames=m["nonfinite_frames"],
                                **m["attrs"])
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def read_horizon(path):
@@ -686,11 +680,8 @@ def _write_json(obj, path):
         sys.__stdout__.write(json.dumps(obj, indent=1) + "\n")
         sys.__stdout__.flush()
         return
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w") as f:
+    with io.atomic_output(path) as tmp, open(tmp, "w") as f:
         f.write(json.dumps(obj, indent=1) + "\n")
-    os.replace(tmp, path)
     print(f"wrote {path}")
 
 
@@ -721,13 +712,8 @@ def main(argv):
     m = run_metrics(TuringRun(args.run))
     print(table(m))
     if args.json:
-        directory = os.path.dirname(os.path.abspath(args.json))
-        os.makedirs(directory, exist_ok=True)
-        text = json.dumps(m, indent=1) + "\n"
-        tmp = f"{args.json}.tmp.{os.getpid()}"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, args.json)
+        with io.atomic_output(args.json) as tmp, open(tmp, "w") as f:
+            f.write(json.dumps(m, indent=1) + "\n")
         print(f"wrote {args.json}")
     return 0
 

@@ -50,17 +50,8 @@ for path, icon in zip(sys.argv[1:], ("two_discs", sys.argv[2].replace("genpng/da
 print("data: 1 rank == 2 ranks; drawn and PNG icons")
 PY
 
-# expect NAME PATTERN ARGS...: eqflow fails with one stderr line containing PATTERN.
-expect() {
-  local name=$1 pattern=$2
-  shift 2
-  if "$eqflow" "$@" > "$work/$name.out" 2> "$work/$name.err"; then
-    fail "$name: expected a failure"; return
-  fi
-  if [ "$(wc -l < "$work/$name.err")" -ne 1 ] || ! grep -q "$pattern" "$work/$name.err"; then
-    fail "$name: expected one line with '$pattern', got:"; cat "$work/$name.err"
-  fi
-}
+# shellcheck source=expect_error.sh
+source "$(dirname "$0")/expect_error.sh"
 echo "not a png" > "$work/text.png"
 expect missing_icon "data.icon.*nowhere.png" check "$deck" --set data.icon="$work/nowhere.png"
 expect text_icon "data.icon.*text.png.*PNG" check "$deck" --set data.icon="$work/text.png"

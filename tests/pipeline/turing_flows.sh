@@ -92,17 +92,8 @@ f["frames"].refresh()
 assert f["frames"].shape[0] >= 2
 PY
 
-# expect NAME PATTERN ARGS...: eqflow fails with one stderr line containing PATTERN.
-expect() {
-  local name=$1 pattern=$2
-  shift 2
-  if "$eqflow" "$@" > "$work/$name.out" 2> "$work/$name.err"; then
-    fail "$name: expected a failure"; return
-  fi
-  if [ "$(wc -l < "$work/$name.err")" -ne 1 ] || ! grep -q "$pattern" "$work/$name.err"; then
-    fail "$name: expected one line with '$pattern', got:"; cat "$work/$name.err"
-  fi
-}
+# shellcheck source=expect_error.sh
+source "$(dirname "$0")/expect_error.sh"
 expect bad_kernel "flows.kernel.*expected swap" check "$deck" --set flows.kernel=spiral
 expect odd_probes "flows.probes.*even" check "$deck" --set flows.probes=3
 expect big_panel "similarity.panel.*starts" check "$deck" --set similarity.panel=9

@@ -50,17 +50,8 @@ grep -q "3 epochs on 18 training samples (2 held out), batch 6 over 2 rank" "$wo
 "$eqflow" check "$deck" > "$work/check.log" 2>&1 || fail "check failed"
 grep -q "20 samples of 16 x 16" "$work/check.log" || { fail "check output"; cat "$work/check.log"; }
 
-# expect NAME PATTERN ARGS...: eqflow fails with one stderr line containing PATTERN.
-expect() {
-  local name=$1 pattern=$2
-  shift 2
-  if "$eqflow" "$@" > "$work/$name.out" 2> "$work/$name.err"; then
-    fail "$name: expected a failure"; return
-  fi
-  if [ "$(wc -l < "$work/$name.err")" -ne 1 ] || ! grep -q "$pattern" "$work/$name.err"; then
-    fail "$name: expected one line with '$pattern', got:"; cat "$work/$name.err"
-  fi
-}
+# shellcheck source=expect_error.sh
+source "$(dirname "$0")/expect_error.sh"
 expect bad_sampler "score.sampler.*expected ddpm or ddim" run "$deck" --set score.sampler=euler
 expect bad_batch "score.batch.*>= 1" check "$deck" --set score.batch=0
 expect seeds "no" run "$deck" --seeds 0:2
