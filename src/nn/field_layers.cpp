@@ -60,6 +60,22 @@ KOKKOS_INLINE_FUNCTION void interior_columns(long off, std::size_t s, std::size_
   if (first > last) first = last;
 }
 
+//! out[ox] = row[(ox s + off) mod W] for ox < wo: one row of im2col's columns.
+template <class Scalar>
+KOKKOS_INLINE_FUNCTION void gather_row(const Scalar* row, long off, std::size_t s, std::size_t w,
+                                       std::size_t wo, Scalar* out) {
+  std::size_t first, last;
+  interior_columns(off, s, w, wo, first, last);
+  for (std::size_t ox = 0; ox < first; ++ox) out[ox] = row[long(ox * s) + off + long(w)];
+  if (s == 1) {
+    const Scalar* src = row + off;
+    for (std::size_t ox = first; ox < last; ++ox) out[ox] = src[ox];
+  } else {
+    for (std::size_t ox = first; ox < last; ++ox) out[ox] = row[long(ox * s) + off];
+  }
+  for (std::size_t ox = last; ox < wo; ++ox) out[ox] = row[long(ox * s) + off - long(w)];
+}
+
 //! col((c k + ky) k + kx, oy Wo + ox) = x(n, c, (oy s + ky - k/2) mod H, (ox s + kx - k/2) mod W)
 //! for rows < C k k; a further row of ones when col has one (the bias as a weight column).
 template <class Scalar>
@@ -81,19 +97,56 @@ void im2col(const ConstField<Scalar>& x, std::size_t n, std::size_t k, std::size
         std::size_t iy = oy * s + ky + h - pad;
         iy = iy >= h ? iy - h : iy;
         iy = iy >= h ? iy - h : iy;
-        const Scalar* row = &x(n, c, iy, 0);
-        const long off = long(kx) - long(pad);
-        std::size_t first, last;
-        interior_columns(off, s, w, wo, first, last);
-        for (std::size_t ox = 0; ox < first; ++ox) out[ox] = row[long(ox * s) + off + long(w)];
-        if (s == 1) {
-          const Scalar* src = row + off;
-          for (std::size_t ox = first; ox < last; ++ox) out[ox] = src[ox];
-        } else {
-          for (std::size_t ox = first; ox < last; ++ox) out[ox] = row[long(ox * s) + off];
-        }
-        for (std::size_t ox = last; ox < wo; ++ox) out[ox] = row[long(ox * s) + off - long(w)];
+        gather_row(&x(n, c, iy, 0), long(kx) - long(pad), s, w, wo, out);
       });
+}
+
+//! The columns of a stride-1 3x3 convolution with the kernel rows left out:
+//! s(c 3 + kx, r W + ox) = x(n, c, (r - 1) mod H, (ox + kx - 1) mod W) for r in [0, H + 2),
+//! then a row of ones (the bias). Kernel row ky's columns (im2col's rows (c, ky, kx)) are the
+//! window of columns [ky W, ky W + H W): a padded view, no copy. A third of im2col's writes.
+template <class Scalar>
+void shifted_columns(const ConstField<Scalar>& x, std::size_t n, const Unmanaged2<Scalar>& col) {
+  const std::size_t channels = x.extent(1), h = x.extent(2), w = x.extent(3), rows = 3 * channels;
+  Kokkos::parallel_for(
+      "eqflow::Conv2d::shifted_columns", RangePolicy(0, (rows + 1) * (h + 2)),
+      KOKKOS_LAMBDA(const std::size_t i) {
+        const std::size_t r = i % (h + 2), row = i / (h + 2);
+        Scalar* out = &col(row, r * w);
+        if (row == rows) {
+          for (std::size_t ox = 0; ox < w; ++ox) out[ox] = Scalar(1);
+          return;
+        }
+        const std::size_t iy = r == 0 ? h - 1 : (r == h + 1 ? 0 : r - 1);
+        gather_row(&x(n, row / 3, iy, 0), long(row % 3) - 1, 1, w, w, out);
+      });
+}
+
+//! wb(ky out + o, c 3 + kx) = w(o, (c 3 + ky) 3 + kx) for a 3x3 kernel, and the last column
+//! b(o) for ky = 1 and 0 for the other rows (b may be empty: no bias).
+template <class Scalar>
+void gather_kernel_rows(const Unmanaged2<Scalar>& w, const Unmanaged1<Scalar>& b,
+                        const View2<Scalar>& wb) {
+  const std::size_t outs = w.extent(0), cols = wb.extent(1);
+  const bool bias = b.size() != 0;
+  Kokkos::parallel_for(
+      "eqflow::Conv2d::gather_weights", RangePolicy(0, wb.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t row) {
+        const std::size_t o = row % outs, ky = row / outs;
+        for (std::size_t c = 0; c + 1 < cols; c += 3) {
+          for (std::size_t kx = 0; kx < 3; ++kx) wb(row, c + kx) = w(o, (c + ky) * 3 + kx);
+        }
+        wb(row, cols - 1) = bias && ky == 1 ? b(o) : Scalar(0);
+      });
+}
+
+//! Columns [first, first + count) of `m`: a view with m's row stride (LayoutRight with padding,
+//! which the gemm passes to BLAS as the leading dimension).
+template <class Scalar>
+Kokkos::View<const Scalar**, Layout, MemSpace> column_window(const Unmanaged2<Scalar>& m,
+                                                             std::size_t first, std::size_t count) {
+  return Kokkos::subview(Unmanaged2<const Scalar>(m), Kokkos::ALL,
+                         std::make_pair(first, first + count));
 }
 
 //! The adjoint of im2col, gathered per input row (no atomics): gx(n, c, iy, ix) = the sum of
@@ -289,10 +342,17 @@ void Conv2d<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>
   const std::size_t p = out.height * out.width, channels = out_;
   if (kernel_ == 1) {
     if (has_bias_) {
+      // One team per output plane (sample, channel): no division per element.
       const auto b = b_;
       Kokkos::parallel_for(
-          "eqflow::Conv2d::bias", RangePolicy(0, y.size()),
-          KOKKOS_LAMBDA(const std::size_t i) { y.data()[i] = b((i / p) % channels); });
+          "eqflow::Conv2d::bias", impl::per_team(n * channels),
+          KOKKOS_LAMBDA(const TeamMember& team) {
+            const std::size_t plane = team.league_rank();
+            const Scalar value = b(plane % channels);
+            Scalar* out = y.data() + plane * p;
+            Kokkos::parallel_for(Kokkos::TeamThreadRange(team, p),
+                                 [&](const std::size_t i) { out[i] = value; });
+          });
     }
     const Scalar beta = has_bias_ ? Scalar(1) : Scalar(0);
     for (std::size_t s = 0; s < n; ++s) {
@@ -305,11 +365,14 @@ void Conv2d<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>
     direct_forward<Scalar>(x, w_, b_, kernel_, stride_, y);
     return;
   }
+  if (stride_ == 1) {
+    shifted_forward(x, y);
+    return;
+  }
   // (out, C k k [+ 1]): the weights and the bias column.
   const std::size_t cols = w_.extent(1), rows = cols + (has_bias_ ? 1 : 0);
   if (wb_.extent(0) != out_ || wb_.extent(1) != rows) {
     wb_ = View2<Scalar>("eqflow::Conv2d::weights_bias", out_, rows);
-    gwb_ = View2<Scalar>("eqflow::Conv2d::weights_bias_grad", out_, rows);
   }
   const auto wb = wb_;
   const auto w = w_;
@@ -324,6 +387,30 @@ void Conv2d<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>
     const auto col = workspace_->matrix(0, rows, p);
     im2col<Scalar>(x, s, kernel_, stride_, col);
     gemm<Scalar>("N", "N", Scalar(1), wb, col, Scalar(0), sample_matrix<Scalar>(y, s));
+  }
+}
+
+//! A stride-1 3x3 forward as three gemms per sample, one per kernel row ky, each on a window
+//! of the shifted columns: y = sum over ky of W_ky (out, 3 C + 1) s[:, ky W : ky W + H W],
+//! where W_ky(o, c 3 + kx) = w(o, (c 3 + ky) 3 + kx) and the last column is the bias for
+//! ky = 1 (the first gemm, which writes y) and 0 otherwise.
+template <class Scalar>
+void Conv2d<Scalar>::shifted_forward(const ConstField<Scalar>& x, const MutField<Scalar>& y) {
+  const std::size_t n = x.extent(0), h = x.extent(2), wd = x.extent(3), p = h * wd;
+  const std::size_t cols = 3 * in_ + 1, outs = out_;
+  if (wb_.extent(0) != 3 * outs || wb_.extent(1) != cols) {
+    wb_ = View2<Scalar>("eqflow::Conv2d::weights_bias", 3 * out_, cols);
+  }
+  const auto wb = wb_;
+  gather_kernel_rows<Scalar>(w_, b_, wb);
+  const auto col = workspace_->matrix(0, cols, (h + 2) * wd);
+  for (std::size_t s = 0; s < n; ++s) {
+    shifted_columns<Scalar>(x, s, col);
+    for (const std::size_t ky : {std::size_t(1), std::size_t(0), std::size_t(2)}) {
+      const Unmanaged2<const Scalar> wk(wb.data() + ky * outs * cols, outs, cols);
+      gemm<Scalar>("N", "N", Scalar(1), wk, column_window(col, ky * wd, p),
+                   ky == 1 ? Scalar(0) : Scalar(1), sample_matrix<Scalar>(y, s));
+    }
   }
 }
 
@@ -460,18 +547,12 @@ void GroupNorm<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scal
         const std::size_t s = ng / groups, g = ng % groups;
         const Scalar* xg = x.data() + ng * m;
         Scalar* yg = y.data() + ng * m;
-        Scalar sum = 0, squares = 0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, m),
-            [&](const std::size_t i, Scalar& acc) { acc += xg[i]; }, sum);
-        const Scalar mu = sum / Scalar(m);
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, m),
-            [&](const std::size_t i, Scalar& acc) {
-              const Scalar d = xg[i] - mu;
-              acc += d * d;
-            },
-            squares);
+        const Scalar mu =
+            impl::team_sum<Scalar>(team, m, [&](std::size_t i) { return xg[i]; }) / Scalar(m);
+        const Scalar squares = impl::team_sum<Scalar>(team, m, [&](std::size_t i) {
+          const Scalar d = xg[i] - mu;
+          return d * d;
+        });
         const Scalar inv = Scalar(1) / math::sqrt(squares / Scalar(m) + eps);
         for (std::size_t cl = 0; cl < per_group; ++cl) {
           const std::size_t c = g * per_group + cl;

@@ -87,11 +87,14 @@ std::vector<double> reference_conv(const std::vector<double>& x, const std::vect
 TEST(Conv2d, CircularConvolutionMatchesPlainLoops) {
   struct Case {
     std::size_t cin, cout, k, s, h, w;
+    bool bias = true;
   };
+  // Stride 1 runs on the shifted columns, stride 2 on im2col; sides 1 and 2 wrap every tap.
   for (const Case c : {Case{3, 5, 3, 1, 6, 7}, Case{2, 4, 3, 2, 8, 6}, Case{5, 3, 1, 1, 4, 5},
-                       Case{1, 1, 3, 1, 1, 1}, Case{4, 2, 3, 2, 2, 2}}) {
+                       Case{1, 1, 3, 1, 1, 1}, Case{4, 2, 3, 2, 2, 2},
+                       Case{6, 5, 3, 1, 2, 3, false}, Case{2, 7, 3, 1, 5, 1, true}}) {
     for (const auto algorithm : {nn::ConvAlgorithm::Im2col, nn::ConvAlgorithm::Direct}) {
-      nn::Conv2d<double> conv(c.cin, c.cout, c.k, c.s);
+      nn::Conv2d<double> conv(c.cin, c.cout, c.k, c.s, c.bias);
       conv.set_algorithm(algorithm);
       nn::ParameterStore<double> store;
       conv.declare(store, "conv.");
@@ -105,7 +108,9 @@ TEST(Conv2d, CircularConvolutionMatchesPlainLoops) {
       const auto params = test::to_vector(store.values());
       const std::size_t nw = c.cout * c.cin * c.k * c.k;
       const std::vector<double> w(params.begin(), params.begin() + long(nw));
-      const std::vector<double> b(params.begin() + long(nw), params.end());
+      const std::vector<double> b =
+          c.bias ? std::vector<double>(params.begin() + long(nw), params.end())
+                 : std::vector<double>(c.cout, 0.0);
       test::expect_close(
           test::to_vector(y),
           reference_conv(test::to_vector(x), w, b, n, c.cin, c.h, c.w, c.cout, c.k, c.s), 1e-12,

@@ -1,9 +1,12 @@
 // 2-D convolution with circular (periodic) padding: kernel 1 or 3, stride 1 or 2, padding
-// kernel / 2, as torch.nn.Conv2d(padding_mode="circular"). Computed as im2col + one gemm per
-// sample (Darknet / ggml), the column buffer shared by every convolution of a network and
+// kernel / 2, as torch.nn.Conv2d(padding_mode="circular"). Computed with gemms on column
+// matrices (Darknet / ggml), the column buffer shared by every convolution of a network and
 // sized once; a 1x1 convolution is a gemm on the field itself. A 3x3 convolution's bias is a
-// further weight column against a row of ones in the columns, so the one gemm per sample
-// writes the output (no bias pass, no read of it) and yields the bias gradient.
+// further weight column against a row of ones in the columns, so the gemms write the output
+// (no bias pass) and yield the bias gradient. A stride-2 forward and every weight gradient use
+// im2col (C 9 rows) and one gemm per sample; a stride-1 forward builds only the three
+// column-shifted copies of the rows (C 3 rows, H + 2 rows of the field with the wrapped ones)
+// and makes one gemm per kernel row on a window of them, a third of im2col's writes.
 #pragma once
 
 #include <memory>
@@ -38,9 +41,10 @@ class Workspace {
   View1<Scalar> buffers_[slots];
 };
 
-//! How a 3x3 convolution computes its output and input gradient: im2col + gemm, or direct
-//! loops over the 9 taps (the weight gradient is always im2col + gemm). Auto: direct when the
-//! output has at most `direct_max_out` channels (bench/bench_unet measures both).
+//! How a 3x3 convolution computes its output and input gradient: column matrices + gemm (see
+//! the top of this file), or direct loops over the 9 taps (the weight gradient is always im2col +
+//! gemm). Auto: direct when the output has at most `direct_max_out` channels (bench/bench_unet
+//! measures both).
 enum class ConvAlgorithm { Auto, Im2col, Direct };
 
 template <class Scalar>
@@ -76,6 +80,8 @@ class Conv2d final : public FieldLayer<Scalar> {
   }
 
  private:
+  void shifted_forward(const ConstField<Scalar>& x, const MutField<Scalar>& y);
+
   std::size_t in_, out_, kernel_, stride_;
   bool has_bias_;
   ConvAlgorithm algorithm_ = ConvAlgorithm::Auto;
@@ -83,7 +89,9 @@ class Conv2d final : public FieldLayer<Scalar> {
   std::size_t w_offset_ = 0, b_offset_ = 0;
   Unmanaged2<Scalar> w_, gw_;  // (out, in k k)
   Unmanaged1<Scalar> b_, gb_;  // (out)
-  View2<Scalar> wb_, gwb_;     // 3x3: (out, in k k + bias) weights | bias, and the gradient
+  // 3x3 weights | bias: stride 2 (out, in k k + 1); stride 1 (3 out, 3 in + 1), per kernel row
+  View2<Scalar> wb_;
+  View2<Scalar> gwb_;  // 3x3 weight | bias gradient (out, in k k + 1)
   ConstField<Scalar> x_;
 };
 

@@ -42,6 +42,55 @@ class SumPairReducer {
   value_type* value_;
 };
 
+//! Partial sums in interleaved lanes (element i in lane i mod width).
+template <class Scalar>
+struct Lanes {
+  static constexpr std::size_t width = 8;
+  Scalar v[width];
+};
+
+//! Kokkos reducer for Lanes: lane-wise sums.
+template <class Scalar>
+class LanesReducer {
+ public:
+  using reducer = LanesReducer;
+  using value_type = Lanes<Scalar>;
+  using result_view_type = Kokkos::View<value_type, MemSpace, Kokkos::MemoryUnmanaged>;
+
+  KOKKOS_INLINE_FUNCTION explicit LanesReducer(value_type& value) : value_(&value) {}
+  KOKKOS_INLINE_FUNCTION void join(value_type& dest, const value_type& src) const {
+    for (std::size_t l = 0; l < value_type::width; ++l) dest.v[l] += src.v[l];
+  }
+  KOKKOS_INLINE_FUNCTION void init(value_type& value) const {
+    for (std::size_t l = 0; l < value_type::width; ++l) value.v[l] = Scalar(0);
+  }
+  KOKKOS_INLINE_FUNCTION value_type& reference() const { return *value_; }
+  KOKKOS_INLINE_FUNCTION result_view_type view() const { return result_view_type(value_); }
+  KOKKOS_INLINE_FUNCTION bool references_scalar() const { return true; }
+
+ private:
+  value_type* value_;
+};
+
+//! The sum of f(i) for i in [0, m) over a team, in Lanes::width independent partial sums (one
+//! serial chain of additions is latency-bound; the lanes vectorise), added in a fixed order, so
+//! the result is deterministic. Every thread of the team returns it.
+template <class Scalar, class F>
+KOKKOS_INLINE_FUNCTION Scalar team_sum(const TeamMember& team, std::size_t m, const F& f) {
+  constexpr std::size_t width = Lanes<Scalar>::width;
+  Lanes<Scalar> lanes;
+  Kokkos::parallel_reduce(
+      Kokkos::TeamThreadRange(team, m / width),
+      [&](const std::size_t j, Lanes<Scalar>& acc) {
+        for (std::size_t l = 0; l < width; ++l) acc.v[l] += f(j * width + l);
+      },
+      LanesReducer<Scalar>(lanes));
+  Scalar total = 0;
+  for (std::size_t l = 0; l < width; ++l) total += lanes.v[l];
+  for (std::size_t i = m - m % width; i < m; ++i) total += f(i);
+  return total;
+}
+
 //! One team per column (or group).
 inline TeamPolicy per_team(std::size_t teams) {
   return TeamPolicy(static_cast<int>(teams), Kokkos::AUTO);
