@@ -123,7 +123,7 @@ void shifted_columns(const ConstField<Scalar>& x, std::size_t n, const Unmanaged
 }
 
 //! wb(ky out + o, c 3 + kx) = w(o, (c 3 + ky) 3 + kx) for a 3x3 kernel, and the last column
-//! b(o) for ky = 1 and 0 for the other rows (b may be empty: no bias).
+//! b(o) (0 when b is empty: no bias).
 template <class Scalar>
 void gather_kernel_rows(const Unmanaged2<Scalar>& w, const Unmanaged1<Scalar>& b,
                         const View2<Scalar>& wb) {
@@ -136,17 +136,17 @@ void gather_kernel_rows(const Unmanaged2<Scalar>& w, const Unmanaged1<Scalar>& b
         for (std::size_t c = 0; c + 1 < cols; c += 3) {
           for (std::size_t kx = 0; kx < 3; ++kx) wb(row, c + kx) = w(o, (c + ky) * 3 + kx);
         }
-        wb(row, cols - 1) = bias && ky == 1 ? b(o) : Scalar(0);
+        wb(row, cols - 1) = bias ? b(o) : Scalar(0);
       });
 }
 
-//! Columns [first, first + count) of `m`: a view with m's row stride (LayoutRight with padding,
-//! which the gemm passes to BLAS as the leading dimension).
+//! Rows [row, row + rows) and columns [col, col + cols) of `m`: a view with m's row stride
+//! (LayoutRight with padding, which the gemm passes to BLAS as the leading dimension).
 template <class Scalar>
-Kokkos::View<const Scalar**, Layout, MemSpace> column_window(const Unmanaged2<Scalar>& m,
-                                                             std::size_t first, std::size_t count) {
-  return Kokkos::subview(Unmanaged2<const Scalar>(m), Kokkos::ALL,
-                         std::make_pair(first, first + count));
+Kokkos::View<const Scalar**, Layout, MemSpace> block(const Unmanaged2<const Scalar>& m,
+                                                     std::size_t row, std::size_t rows,
+                                                     std::size_t col, std::size_t cols) {
+  return Kokkos::subview(m, std::make_pair(row, row + rows), std::make_pair(col, col + cols));
 }
 
 //! The adjoint of im2col, gathered per input row (no atomics): gx(n, c, iy, ix) = the sum of
@@ -391,9 +391,9 @@ void Conv2d<Scalar>::forward(const ConstField<Scalar>& x, const MutField<Scalar>
 }
 
 //! A stride-1 3x3 forward as three gemms per sample, one per kernel row ky, each on a window
-//! of the shifted columns: y = sum over ky of W_ky (out, 3 C + 1) s[:, ky W : ky W + H W],
-//! where W_ky(o, c 3 + kx) = w(o, (c 3 + ky) 3 + kx) and the last column is the bias for
-//! ky = 1 (the first gemm, which writes y) and 0 otherwise.
+//! of the shifted columns: y = sum over ky of W_ky (out, 3 C) s[:3 C, ky W : ky W + H W],
+//! where W_ky(o, c 3 + kx) = w(o, (c 3 + ky) 3 + kx); the first gemm (ky = 1) writes y and
+//! takes the bias column against the ones row.
 template <class Scalar>
 void Conv2d<Scalar>::shifted_forward(const ConstField<Scalar>& x, const MutField<Scalar>& y) {
   const std::size_t n = x.extent(0), h = x.extent(2), wd = x.extent(3), p = h * wd;
@@ -407,9 +407,11 @@ void Conv2d<Scalar>::shifted_forward(const ConstField<Scalar>& x, const MutField
   for (std::size_t s = 0; s < n; ++s) {
     shifted_columns<Scalar>(x, s, col);
     for (const std::size_t ky : {std::size_t(1), std::size_t(0), std::size_t(2)}) {
-      const Unmanaged2<const Scalar> wk(wb.data() + ky * outs * cols, outs, cols);
-      gemm<Scalar>("N", "N", Scalar(1), wk, column_window(col, ky * wd, p),
-                   ky == 1 ? Scalar(0) : Scalar(1), sample_matrix<Scalar>(y, s));
+      // The bias (the ones row) once, with the first gemm.
+      const std::size_t k = ky == 1 && has_bias_ ? cols : cols - 1;
+      gemm<Scalar>("N", "N", Scalar(1), block<Scalar>(wb, ky * outs, outs, 0, k),
+                   block<Scalar>(col, 0, k, ky * wd, p), ky == 1 ? Scalar(0) : Scalar(1),
+                   sample_matrix<Scalar>(y, s));
     }
   }
 }
