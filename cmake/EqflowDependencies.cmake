@@ -26,6 +26,13 @@ if(TARGET Kokkos::kokkoscore AND TARGET Kokkos::kokkoskernels)
     endforeach()
   endforeach()
 endif()
+if(NOT _eqflow_kokkos_targets_valid AND Kokkos_VERSION VERSION_GREATER_EQUAL 4)
+  # The fallback below is for Debian's Trilinos 3.4; with a 4.x it would mix 4.x headers with
+  # 3.4 libraries.
+  message(FATAL_ERROR
+          "eqflow: Kokkos ${Kokkos_VERSION} (${Kokkos_DIR}) needs a KokkosKernels 4.x built "
+          "against it, found '${KokkosKernels_DIR}'; pass -DKokkosKernels_ROOT=<its prefix>")
+endif()
 if(NOT _eqflow_kokkos_targets_valid)
   find_path(EQFLOW_KOKKOS_INCLUDE Kokkos_Core.hpp
             HINTS ${Kokkos_INCLUDE_DIRS} /usr/include/trilinos REQUIRED)
