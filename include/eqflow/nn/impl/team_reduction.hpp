@@ -15,31 +15,10 @@ using TeamMember = TeamPolicy::member_type;
 template <class Scalar>
 struct SumPair {
   Scalar first, second;
-};
-
-//! Kokkos reducer for SumPair (non-volatile join: Kokkos 3.4 host teams and 4.x).
-template <class Scalar>
-class SumPairReducer {
- public:
-  using reducer = SumPairReducer;
-  using value_type = SumPair<Scalar>;
-  using result_view_type = Kokkos::View<value_type, MemSpace, Kokkos::MemoryUnmanaged>;
-
-  KOKKOS_INLINE_FUNCTION explicit SumPairReducer(value_type& value) : value_(&value) {}
-  KOKKOS_INLINE_FUNCTION void join(value_type& dest, const value_type& src) const {
-    dest.first += src.first;
-    dest.second += src.second;
+  KOKKOS_INLINE_FUNCTION void operator+=(const SumPair& o) {
+    first += o.first;
+    second += o.second;
   }
-  KOKKOS_INLINE_FUNCTION void init(value_type& value) const {
-    value.first = Scalar(0);
-    value.second = Scalar(0);
-  }
-  KOKKOS_INLINE_FUNCTION value_type& reference() const { return *value_; }
-  KOKKOS_INLINE_FUNCTION result_view_type view() const { return result_view_type(value_); }
-  KOKKOS_INLINE_FUNCTION bool references_scalar() const { return true; }
-
- private:
-  value_type* value_;
 };
 
 //! Partial sums in interleaved lanes (element i in lane i mod width).
@@ -47,23 +26,23 @@ template <class Scalar>
 struct Lanes {
   static constexpr std::size_t width = 8;
   Scalar v[width];
+  KOKKOS_INLINE_FUNCTION void operator+=(const Lanes& o) {
+    for (std::size_t l = 0; l < width; ++l) v[l] += o.v[l];
+  }
 };
 
-//! Kokkos reducer for Lanes: lane-wise sums.
-template <class Scalar>
-class LanesReducer {
+//! Kokkos reducer adding values of an aggregate T with += whose T{} is zero (SumPair, Lanes);
+//! non-volatile join: Kokkos 3.4 host teams and 4.x.
+template <class T>
+class SumReducer {
  public:
-  using reducer = LanesReducer;
-  using value_type = Lanes<Scalar>;
+  using reducer = SumReducer;
+  using value_type = T;
   using result_view_type = Kokkos::View<value_type, MemSpace, Kokkos::MemoryUnmanaged>;
 
-  KOKKOS_INLINE_FUNCTION explicit LanesReducer(value_type& value) : value_(&value) {}
-  KOKKOS_INLINE_FUNCTION void join(value_type& dest, const value_type& src) const {
-    for (std::size_t l = 0; l < value_type::width; ++l) dest.v[l] += src.v[l];
-  }
-  KOKKOS_INLINE_FUNCTION void init(value_type& value) const {
-    for (std::size_t l = 0; l < value_type::width; ++l) value.v[l] = Scalar(0);
-  }
+  KOKKOS_INLINE_FUNCTION explicit SumReducer(value_type& value) : value_(&value) {}
+  KOKKOS_INLINE_FUNCTION void join(value_type& dest, const value_type& src) const { dest += src; }
+  KOKKOS_INLINE_FUNCTION void init(value_type& value) const { value = value_type{}; }
   KOKKOS_INLINE_FUNCTION value_type& reference() const { return *value_; }
   KOKKOS_INLINE_FUNCTION result_view_type view() const { return result_view_type(value_); }
   KOKKOS_INLINE_FUNCTION bool references_scalar() const { return true; }
@@ -71,6 +50,9 @@ class LanesReducer {
  private:
   value_type* value_;
 };
+
+template <class Scalar>
+using SumPairReducer = SumReducer<SumPair<Scalar>>;
 
 //! The sum of f(i) for i in [0, m) over a team, in Lanes::width independent partial sums (one
 //! serial chain of additions is latency-bound; the lanes vectorise), added in a fixed order, so
@@ -84,7 +66,7 @@ KOKKOS_INLINE_FUNCTION Scalar team_sum(const TeamMember& team, std::size_t m, co
       [&](const std::size_t j, Lanes<Scalar>& acc) {
         for (std::size_t l = 0; l < width; ++l) acc.v[l] += f(j * width + l);
       },
-      LanesReducer<Scalar>(lanes));
+      SumReducer<Lanes<Scalar>>(lanes));
   Scalar total = 0;
   for (std::size_t l = 0; l < width; ++l) total += lanes.v[l];
   for (std::size_t i = m - m % width; i < m; ++i) total += f(i);
