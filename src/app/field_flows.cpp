@@ -275,28 +275,30 @@ struct Built {
   std::unique_ptr<flow::FieldFlow<float>> flow;
 };
 
-//! Kernel e of the behaviour sweep (flows.kernel's kind, its own seed).
-flow::ChannelKernel sweep_kernel(const Context& x, std::int64_t e) {
-  return flow::make_kernel(x.c.flows.kernel, x.shape.channels, 1,
-                           stream(x.c, kSweepKernel, std::uint64_t(e)));
+//! The antisymmetric kernel of a kernel-flow item of flows.kernel's kind: "training_free_g",
+//! the training-free flow's K (index 1: g = -1, -K), or "kernel", kernel e of the behaviour
+//! sweep (its own seed).
+flow::ChannelKernel item_kernel(const Context& x, const Item& item) {
+  const std::uint64_t index = std::uint64_t(item.index);
+  const bool sweep = item.group == "kernel";
+  auto kernel = flow::make_kernel(x.c.flows.kernel, x.shape.channels, 1,
+                                  sweep ? stream(x.c, kSweepKernel, index) : stream(x.c, kKernel));
+  if (!sweep && item.index == 1) {
+    for (auto& v : kernel.values) v = -v;  // g = -1: -K
+  }
+  return kernel;
 }
 
 Built build(const Context& x, const Item& item) {
   Built b;
   const std::size_t channels = x.shape.channels;
-  if (item.group == "training_free_g") {
-    auto kernel = flow::make_kernel(x.c.flows.kernel, channels, 1, stream(x.c, kKernel));
-    if (item.index == 1) {
-      for (auto& v : kernel.values) v = -v;  // g = -1: -K
-    }
-    b.flow = std::make_unique<flow::KernelFlow<float>>(std::move(kernel));
+  if (item.group == "training_free_g" || item.group == "kernel") {
+    b.flow = std::make_unique<flow::KernelFlow<float>>(item_kernel(x, item));
   } else if (item.group == "trained") {
     b.net = std::make_unique<Net>(flow_config(x.c, channels), 0);
     const auto file = io::H5File::open(trained_path(x, item.index));
     read_parameters(file, "/flow", b.net->parameters());
     b.flow = std::make_unique<flow::NetworkFlow<float>>(*b.net);
-  } else if (item.group == "kernel") {
-    b.flow = std::make_unique<flow::KernelFlow<float>>(sweep_kernel(x, item.index));
   } else if (item.group == "random_kernel") {
     b.flow = std::make_unique<flow::KernelFlow<float>>(
         flow::random_kernel(channels, stream(x.c, kRandomKernel, std::uint64_t(item.index))));
@@ -623,10 +625,7 @@ void write_frames(const Context& x, const Item& item, const std::string& name, c
   if (item.group == "kernel" || item.group == "training_free_g") {
     attributes["kernel"] = x.c.flows.kernel;
     if (item.group == "kernel") attributes["kernel_index"] = item.index;  // the sweep's e
-    kernel_attributes(item.group == "kernel" ? sweep_kernel(x, item.index)
-                                             : flow::make_kernel(x.c.flows.kernel, x.shape.channels,
-                                                                 1, stream(x.c, kKernel)),
-                      attributes);
+    kernel_attributes(item_kernel(x, item), attributes);
   }
   io::FrameWriter writer(path, "frames", n, shape.channels, shape.height, shape.width, attributes);
   Field frame = field(n, shape, "eqflow::flows::frame");
