@@ -3,8 +3,10 @@
 // set over MPI ranks, resumable), `summary` (describe an output file) and `selfcheck`. Every error
 // is one line on stderr and a non-zero exit.
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -255,13 +257,20 @@ int main(int argc, char** argv) {
       std::fputs(app.help().c_str(), stdout);
       return 1;
     }
+    // "expected run, check, ... or selfcheck": the subcommands as declared above.
+    std::vector<std::string> commands;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      commands.push_back(sub->get_name());
+    }
+    const std::string last = commands.back();
+    commands.pop_back();
+    const std::string expected =
+        fmt::format("expected {} or {}; see eqflow --help", fmt::join(commands, ", "), last);
+    commands.push_back(last);
     const std::string first = argv[1];
-    if (!first.empty() && first[0] != '-' && first != "run" && first != "check" &&
-        first != "generate" && first != "draw-icon" && first != "summary" && first != "selfcheck") {
-      throw Error(
-          fmt::format("unknown command '{}' (expected run, check, generate, draw-icon, summary "
-                      "or selfcheck; see eqflow --help)",
-                      first));
+    if (!first.empty() && first[0] != '-' &&
+        std::find(commands.begin(), commands.end(), first) == commands.end()) {
+      throw Error(fmt::format("unknown command '{}' ({})", first, expected));
     }
     try {
       app.parse(argc, argv);
@@ -291,9 +300,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (selfcheck_cmd->parsed()) return selfcheck(argc, argv);
-    throw Error(
-        "missing command (expected run, check, generate, draw-icon, summary or selfcheck; see "
-        "eqflow --help)");
+    throw Error(fmt::format("missing command ({})", expected));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "eqflow: error: %s\n", e.what());
     return 1;
