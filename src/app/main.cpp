@@ -1,8 +1,7 @@
 // The eqflow command line (CLI11): `run` (every stage of a deck, resumable, MPI seed sweeps),
 // `check` (validate a deck and its data, print the resolved settings), `generate` (a field data
 // set over MPI ranks, resumable), `draw-icon` (a drawn icon as a PNG), `summary` (describe an
-// output file) and `selfcheck`. Every error
-// is one line on stderr and a non-zero exit.
+// output file) and `selfcheck`. Every error is one line on stderr and a non-zero exit.
 #include <fmt/core.h>
 #include <fmt/format.h>
 
